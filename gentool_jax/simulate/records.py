@@ -120,7 +120,7 @@ def dump_record(record: Record) -> str:
 
 
 def write_records(path: str | Path, records: Iterable[Record]) -> int:
-    """Write records atomically (temp file + rename) so an interrupted run never leaves half a file."""
+    """Write atomically (temp file + rename): an interrupted run never leaves half a file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
