@@ -72,10 +72,11 @@ def _simulate() -> ConfigDict:
 def _data() -> ConfigDict:
     data = ConfigDict()
     data.tool_style = "compact"  # compact | json: how tools are rendered in the system prompt
-    data.max_len = 512  # samples longer than this are dropped and counted, never truncated
+    # Every batch row has exactly max_len tokens, so the train step compiles once per stage.
+    # Samples longer than this are dropped and counted, never truncated.
+    data.max_len = 512
     data.shuffle_tools = False  # re-shuffle tool presentation per epoch (augmentation)
     data.pack = False  # pack several samples per row (segment ids keep attention apart)
-    data.bucket_lengths = (128, 256, 384, 512)  # padded lengths when not packing
     data.num_workers = 0  # Grain worker processes (0 = render in the main process)
     data.prefetch = 2
     data.source = "jsonl"  # jsonl | tfds: where the train split is read from
@@ -106,7 +107,7 @@ def _stage(steps: int, lr: float, include_call: bool) -> ConfigDict:
     stage = ConfigDict()
     stage.steps = steps
     stage.lr = lr
-    stage.batch_size = 8  # global samples per optimizer step
+    stage.batch_size = 8  # global rows per optimizer step (a row holds several samples if packing)
     stage.grad_accum = 1  # micro-batches per optimizer step (batch_size is split across them)
     stage.warmup_steps = 10
     # Target lines (DESIGN §3): stage 1 = Ranking only; stage 2 = Ranking + Call. Turning

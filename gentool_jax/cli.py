@@ -121,18 +121,19 @@ def _make_configs_importable(config_path: str) -> None:
         sys.path.insert(0, root)
 
 
-def _flag_values(command: Command) -> flags.FlagValues:
+def _flag_values(command: Command, argv: Sequence[str] = ()) -> flags.FlagValues:
     values = flags.FlagValues()
+    # config_flags finds the `--config.x=` overrides in the argv it is given (sys.argv if none).
     config_flags.DEFINE_config_file(
         "config", default=DEFAULT_CONFIG, help_string="Config file (configs/<name>.py).",
-        flag_values=values, lock_config=True,
+        flag_values=values, lock_config=True, sys_argv=["gentool-jax", *argv],
     )
     for option in command.options:
         flags.DEFINE_string(option.name, option.default, option.help, flag_values=values)
     return values
 
 
-def _command_help(name: str, command: Command, values: flags.FlagValues) -> str:
+def _command_help(name: str, command: Command) -> str:
     lines = [f"usage: gentool-jax {name} [--config=configs/<name>.py] [--config.<field>=<v>] "
              + " ".join(f"[--{o.name}=...]" for o in command.options), "", command.summary, "",
              "options:", "  --config=PATH   ml-collections config file (default "
@@ -144,7 +145,7 @@ def _command_help(name: str, command: Command, values: flags.FlagValues) -> str:
 def parse(name: str, argv: Sequence[str]):
     """Parse a subcommand's arguments into (config, options); raises GentoolError on bad input."""
     command = COMMANDS[name]
-    values = _flag_values(command)
+    values = _flag_values(command, argv)
     _make_configs_importable(_config_path(argv))
     try:
         values([f"gentool-jax {name}", *argv])
@@ -197,7 +198,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     command = COMMANDS[name]
     if "-h" in rest or "--help" in rest:
-        print(_command_help(name, command, _flag_values(command)))
+        print(_command_help(name, command))
         return 0
     try:
         config, options = parse(name, rest)
