@@ -1,0 +1,80 @@
+"""`gentool-jax pipeline`: fetch model → simulate → stage 1 → stage 2 → evaluate → report.
+
+Each step is itself resumable (the simulator skips a finished dataset, training resumes from its
+latest checkpoint and skips finished stages, evaluation reuses saved generations), so running the
+same command again after an interruption continues where it stopped. The pipeline only orders
+the steps, records the resolved config and prints a summary.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from ml_collections import ConfigDict
+
+from gentool_jax.errors import GentoolError
+
+
+def _write_resolved_config(config: ConfigDict, workdir: Path) -> None:
+    """Keep the exact config of the run; refuse to continue a workdir made with another one."""
+    path = workdir / "config.json"
+    resolved = json.loads(config.to_json_best_effort(sort_keys=True))
+    if path.exists():
+        previous = json.loads(path.read_text())
+        if previous != resolved:
+            changed = sorted(_diff_keys(previous, resolved))
+            raise GentoolError(
+                f"{path} was written by a run with a different config (changed: "
+                f"{', '.join(changed[:8])}); use another --config.workdir or delete {workdir}")
+        return
+    workdir.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name("config.json.tmp")
+    tmp.write_text(json.dumps(resolved, indent=2, sort_keys=True) + "\n")
+    tmp.replace(path)
+
+
+def _diff_keys(a: dict, b: dict, prefix: str = "") -> list[str]:
+    keys = []
+    for key in sorted(set(a) | set(b)):
+        left, right = a.get(key), b.get(key)
+        if isinstance(left, dict) and isinstance(right, dict):
+            keys += _diff_keys(left, right, f"{prefix}{key}.")
+        elif left != right:
+            keys.append(prefix + key)
+    return keys
+
+
+def _step(name: str, started: float) -> None:
+    print(f"[pipeline {time.time() - started:7.1f}s] {name}", flush=True)
+
+
+def pipeline_command(config: ConfigDict, options: dict[str, str]) -> int:
+    from gentool_jax.evaluate.command import evaluate_command
+    from gentool_jax.model.registry import resolve_model
+    from gentool_jax.simulate.command import simulate_command
+    from gentool_jax.train.command import train_command
+
+    started = time.time()
+    workdir = Path(config.workdir)
+    _write_resolved_config(config, workdir)
+
+    _step(f"model: {config.model.name}", started)
+    model_dir = resolve_model(config.model)
+    print(f"  model directory: {model_dir}")
+
+    _step("simulate", started)
+    simulate_command(config, {"from": config.simulate.source, "out": ""})
+
+    _step(f"train: {', '.join(config.train.stages)}", started)
+    train_command(config, {"stage": "all", "data": ""})
+
+    _step("evaluate", started)
+    evaluate_command(config, {"checkpoint": "trained", "data": "", "out": ""})
+
+    _step(f"done: report in {workdir / 'eval' / 'report.md'}", started)
+    report = workdir / "eval" / "report.md"
+    if report.exists():
+        print(report.read_text())
+    return 0
