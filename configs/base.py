@@ -54,8 +54,9 @@ def _model() -> ConfigDict:
 
 def _simulate() -> ConfigDict:
     simulate = ConfigDict()
-    # Paper scale: ~834 (strong, weak) tool pairs, 10 queries each, ~4 toolset variants per query.
-    simulate.num_pairs = 900
+    # Paper scale: ~834 (strong, weak) tool pairs, 10 queries each, 4 toolset variants per query.
+    # 1050 pairs leave >= 33,000 training samples after the test and validation queries.
+    simulate.num_pairs = 1050
     simulate.queries_per_pair = 10
     simulate.toolset_size = 5  # candidate tools besides generate_response
     # Share of pairs whose queries are fully solved by both tools, so the focused one must win.
@@ -73,8 +74,10 @@ def _data() -> ConfigDict:
     data = ConfigDict()
     data.tool_style = "compact"  # compact | json: how tools are rendered in the system prompt
     # Every batch row has exactly max_len tokens, so the train step compiles once per stage.
-    # Samples longer than this are dropped and counted, never truncated.
-    data.max_len = 512
+    # Samples longer than this are dropped and counted, never truncated. With the SmolLM2
+    # tokenizer, simulated compact samples are ~500 tokens (p99 ~730); json ones ~1000 (p99
+    # ~1320, so json needs 1536). See docs/data.md.
+    data.max_len = 768
     data.shuffle_tools = False  # re-shuffle tool presentation per epoch (augmentation)
     data.pack = False  # pack several samples per row (segment ids keep attention apart)
     data.num_workers = 0  # Grain worker processes (0 = render in the main process)

@@ -76,6 +76,11 @@ def validate_record(record: Any) -> None:
         raise ValueError("meta.acceptable_arguments must map argument names to lists of values")
 
 
+def validate_tool(tool: Any, where: str = "tool") -> None:
+    """Raise ValueError naming `where` if `tool` is not an OpenAI function schema (+ returns)."""
+    _validate_tool(tool, where)
+
+
 def _validate_tool(tool: Any, where: str) -> None:
     if not isinstance(tool, dict):
         raise ValueError(f"{where} must be an object")

@@ -1,0 +1,88 @@
+"""`gentool-jax simulate`: write the simulated (or imported) splits, stats and TFDS dataset.
+
+The output directory gets a manifest with a hash of everything the output depends on; a rerun
+with the same config finds it and skips, so the pipeline can resume cheaply.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from pathlib import Path
+
+from tqdm import tqdm
+
+from gentool_jax.simulate.generate import SPLITS, simulate, split_file
+from gentool_jax.simulate.records import write_records
+from gentool_jax.simulate.stats import compute_stats
+
+MANIFEST = "manifest.json"
+# Bump when the generator changes in a way that changes its output for the same config.
+GENERATOR_VERSION = 1
+
+
+def _fingerprint(config, source: str) -> str:
+    parts = {"generator": GENERATOR_VERSION, "seed": config.seed,
+             "simulate": json.loads(config.simulate.to_json()), "source": source}
+    if source:
+        parts["source_sha256"] = hashlib.sha256(Path(source).read_bytes()).hexdigest()
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+def _complete(out: Path, fingerprint: str, write_tfds: bool) -> bool:
+    try:
+        manifest = json.loads((out / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return False
+    files = [split_file(s) for s in SPLITS] + ["stats.json"]
+    return (manifest.get("fingerprint") == fingerprint
+            and all((out / f).is_file() for f in files)
+            and (not write_tfds or manifest.get("tfds", False)))
+
+
+def simulate_command(config, options: dict[str, str]) -> int:
+    """Simulate (or import `--from`) into `--out` or `<workdir>/data`."""
+    out = Path(options.get("out") or Path(config.workdir) / "data")
+    source = options.get("from") or config.simulate.source
+    write_tfds = bool(config.simulate.write_tfds)
+    fingerprint = _fingerprint(config, source)
+    if _complete(out, fingerprint, write_tfds):
+        print(f"simulate: {out} already holds this simulation (manifest matches); skipping.")
+        return 0
+    start = time.perf_counter()
+    if source:
+        from gentool_jax.simulate.importer import import_file
+
+        print(f"simulate: importing {source}")
+        splits = import_file(source, config.simulate.toolset_size, config.seed)
+    else:
+        with tqdm(total=config.simulate.num_pairs, desc="simulate pairs", unit="pair") as bar:
+            splits = simulate(config.simulate, config.seed, progress=bar.update)
+    (out / MANIFEST).unlink(missing_ok=True)
+    for split in tqdm(SPLITS, desc="write jsonl", unit="split"):
+        write_records(out / split_file(split), splits[split])
+    stats = compute_stats(splits)
+    _write_json(out / "stats.json", stats)
+    seconds = time.perf_counter() - start
+    print(f"simulate: {stats['tool_pairs']} pairs, {stats['distinct_queries']} queries, "
+          f"{stats['distinct_tools']} tools, {stats['domains']} domains, "
+          f"{stats['training_samples']} training samples ({seconds:.1f}s) -> {out}")
+    print("  " + ", ".join(f"{s}={len(splits[s])}" for s in SPLITS))
+    if write_tfds:
+        from gentool_jax.simulate.tfds_builder import write_tfds as build_tfds
+
+        start = time.perf_counter()
+        path = build_tfds(out)
+        print(f"simulate: TFDS array_record dataset at {path} "
+              f"({time.perf_counter() - start:.1f}s)")
+    _write_json(out / MANIFEST, {"fingerprint": fingerprint, "tfds": write_tfds,
+                                 "files": [split_file(s) for s in SPLITS]})
+    return 0
+
+
+def _write_json(path: Path, value: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(value, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    tmp.replace(path)

@@ -1,0 +1,35 @@
+"""`simulate(sim_config, seed)`: the whole offline world, from pairs to checked records.
+
+Plain Python on purpose (no JAX, no multiprocessing): paper scale takes seconds on one core,
+and a single deterministic pass is what makes the same seed give byte-identical files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from gentool_jax.simulate.leakage import check_leakage
+from gentool_jax.simulate.pairs import build_pairs
+from gentool_jax.simulate.records import SCENARIOS, Record
+from gentool_jax.simulate.toolsets import build_records
+
+SPLITS = ("train", "validation", *SCENARIOS)
+
+
+def simulate(sim_config, seed: int,
+             progress: Callable[[int], None] | None = None) -> dict[str, list[Record]]:
+    """Records of every split (keys: train, validation and the four test scenarios).
+
+    `sim_config` is `config.simulate`; `progress(n)` is called once per finished pair.
+    Raises LeakageError if a held-out tool, template or domain reached training.
+    """
+    pairs = build_pairs(sim_config, seed)
+    records = build_records(pairs, sim_config.toolset_size, seed, progress)
+    splits = {name: records.get(name, []) for name in SPLITS}
+    check_leakage(splits)
+    return splits
+
+
+def split_file(split: str) -> str:
+    """File name of a split in the output directory (test scenarios get a `test_` prefix)."""
+    return f"{split}.jsonl" if split in ("train", "validation") else f"test_{split}.jsonl"

@@ -1,0 +1,179 @@
+"""Import of user data (`gentool-jax simulate --from=FILE`): DESIGN §2 records or pair records.
+
+A pair record is one query with a strong and a weak tool and the call for each; the importer
+builds its four toolset variants exactly like the simulator does (docs/simulator.md, "Pair
+import format"). Every bad line is reported as `file:line: reason`.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+
+from gentool_jax.errors import RecordError
+from gentool_jax.simulate.generate import SPLITS
+from gentool_jax.simulate.leakage import UNSEEN_TOOL_SCENARIOS, check_leakage
+from gentool_jax.simulate.records import (
+    DEFAULT_TOOL,
+    SCENARIOS,
+    TRAIN_SCENARIOS,
+    VARIANTS,
+    Record,
+    read_records,
+    validate_record,
+    validate_tool,
+)
+from gentool_jax.simulate.similarity import BM25Index
+
+PAIR_FIELDS = {"id", "query", "strong_tool", "weak_tool", "strong_arguments", "weak_arguments",
+               "better", "weak_usefulness", "scenario", "domain", "intent", "template_id",
+               "distractors"}
+
+
+def import_file(path: str | Path, toolset_size: int, seed: int) -> dict[str, list[Record]]:
+    """Records of every split from a user JSONL file (kind detected from its first line)."""
+    path = Path(path)
+    if not path.is_file():
+        raise RecordError(str(path), 0, "file not found")
+    with path.open(encoding="utf-8") as handle:
+        first = next((line for line in handle if line.strip()), "")
+    try:
+        is_pair = "strong_tool" in json.loads(first) if first else False
+    except (json.JSONDecodeError, TypeError):
+        is_pair = False  # read_records reports the bad line
+    if is_pair:
+        records = _records_from_pairs(path, toolset_size, seed)
+    else:
+        records = list(read_records(path))
+    splits: dict[str, list[Record]] = {name: [] for name in SPLITS}
+    for record in records:
+        splits[record["scenario"]].append(record)
+    check_leakage(splits)
+    return splits
+
+
+def _parse_pair(path: Path, line_number: int, line: str) -> dict:
+    def fail(reason: str) -> RecordError:
+        return RecordError(str(path), line_number, reason)
+
+    try:
+        pair = json.loads(line)
+    except json.JSONDecodeError as error:
+        raise fail(f"invalid JSON: {error.msg}") from None
+    if not isinstance(pair, dict):
+        raise fail("pair record must be a JSON object")
+    unknown = sorted(set(pair) - PAIR_FIELDS)
+    if unknown:
+        raise fail(f"unknown field(s) {', '.join(unknown)} (a pair record has "
+                   f"{', '.join(sorted(PAIR_FIELDS))})")
+    for name in ("query", "strong_tool", "weak_tool", "strong_arguments", "weak_arguments"):
+        if name not in pair:
+            raise fail(f"missing field '{name}'")
+    if not isinstance(pair["query"], str) or not pair["query"].strip():
+        raise fail("field 'query' must be a non-empty string")
+    try:
+        for role in ("strong", "weak"):
+            validate_tool(pair[f"{role}_tool"], f"{role}_tool")
+        for i, tool in enumerate(pair.get("distractors", [])):
+            validate_tool(tool, f"distractors[{i}]")
+    except ValueError as error:
+        raise fail(str(error)) from None
+    for role in ("strong", "weak"):
+        tool, args = pair[f"{role}_tool"], pair[f"{role}_arguments"]
+        if not isinstance(args, dict):
+            raise fail(f"field '{role}_arguments' must be an object")
+        props = tool["parameters"].get("properties", {})
+        extra = sorted(set(args) - set(props))
+        if extra:
+            raise fail(f"{role}_arguments names undefined parameter(s) {', '.join(extra)} "
+                       f"of '{tool['name']}'")
+        missing = sorted(set(tool["parameters"].get("required", [])) - set(args))
+        if missing:
+            raise fail(f"{role}_arguments lacks required parameter(s) {', '.join(missing)}")
+    if pair["strong_tool"]["name"] == pair["weak_tool"]["name"]:
+        raise fail("strong_tool and weak_tool have the same name")
+    if pair.get("better", "strong") not in ("strong", "weak"):
+        raise fail("field 'better' must be 'strong' or 'weak'")
+    if pair.get("weak_usefulness", "partial") not in ("partial", "full"):
+        raise fail("field 'weak_usefulness' must be 'partial' or 'full'")
+    if pair.get("better") == "weak" and pair.get("weak_usefulness") != "full":
+        raise fail("'better': 'weak' needs 'weak_usefulness': 'full' (both tools solve it)")
+    if pair.get("scenario", "train") not in SCENARIOS + TRAIN_SCENARIOS:
+        raise fail(f"unknown scenario '{pair.get('scenario')}'")
+    return pair
+
+
+def _records_from_pairs(path: Path, toolset_size: int, seed: int) -> list[Record]:
+    pairs: list[tuple[int, dict]] = []
+    with path.open(encoding="utf-8") as handle:
+        for line_number, line in enumerate(handle, start=1):
+            if line.strip():
+                pairs.append((line_number, _parse_pair(path, line_number, line)))
+    pool = [(p, tool) for p, (_, pair) in enumerate(pairs)
+            for tool in (pair["strong_tool"], pair["weak_tool"])]
+    index = BM25Index([f"{tool['name']} {tool['description']}" for _, tool in pool])
+    records = []
+    for p, (line_number, pair) in enumerate(pairs):
+        own = {pair["strong_tool"]["name"], pair["weak_tool"]["name"]}
+        distractors = [t for t in pair.get("distractors", []) if t["name"] not in own]
+        if len(distractors) < toolset_size:
+            distractors += _similar(index, pool, pairs, p, own, distractors, toolset_size)
+        if len(distractors) < toolset_size:
+            raise RecordError(str(path), line_number,
+                              f"only {len(distractors)} distractor tools available, need "
+                              f"{toolset_size}: add more pairs or a 'distractors' list")
+        for record in _pair_records(pair, line_number, distractors[:toolset_size], seed):
+            try:
+                validate_record(record)
+            except ValueError as error:
+                raise RecordError(str(path), line_number, str(error)) from None
+            records.append(record)
+    return records
+
+
+def _similar(index, pool, pairs, p, own, chosen, size) -> list[dict]:
+    """Most similar tools of other pairs; unseen-tool pairs lend tools only to their own kind."""
+    scenario = pairs[p][1].get("scenario", "train")
+    taken = own | {t["name"] for t in chosen}
+    out = []
+    scores = index.scores(f"{pairs[p][1]['strong_tool']['name']} "
+                          f"{pairs[p][1]['strong_tool']['description']}")
+    for i in np.argsort(-scores, kind="stable"):
+        owner, tool = pool[i]
+        other = pairs[owner][1].get("scenario", "train")
+        if owner == p or tool["name"] in taken:
+            continue
+        if other in UNSEEN_TOOL_SCENARIOS and other != scenario:
+            continue
+        out.append(tool)
+        taken.add(tool["name"])
+        if len(chosen) + len(out) == size:
+            break
+    return out
+
+
+def _pair_records(pair: dict, line_number: int, distractors: list[dict], seed: int):
+    strong, weak = pair["strong_tool"], pair["weak_tool"]
+    query_id = str(pair.get("id") or f"pair-{line_number:05d}")
+    better, other = (weak, strong) if pair.get("better") == "weak" else (strong, weak)
+    args = {strong["name"]: pair["strong_arguments"], weak["name"]: pair["weak_arguments"]}
+    meta = {"domain": pair.get("domain", "imported"), "pair_id": query_id, "query_id": query_id,
+            "strong_tool": strong["name"], "weak_tool": weak["name"],
+            "better_tool": better["name"], "intent": pair.get("intent", ""),
+            "template_id": pair.get("template_id", ""), "weak_flavour": "imported",
+            "both_full": pair.get("weak_usefulness") == "full", "calls": args}
+    relevant = {"none": [], "weak": [weak], "strong": [strong], "both": [strong, weak]}
+    for variant in VARIANTS:
+        tools = relevant[variant] + distractors[: len(distractors) - len(relevant[variant])]
+        random.Random(f"{seed}:present:{query_id}:{variant}").shuffle(tools)
+        useful = [t["name"] for t in (better, other) if t in relevant[variant]]
+        ranking = useful + [DEFAULT_TOOL] + [t["name"] for t in tools if t["name"] not in useful]
+        top = ranking[0]
+        yield {"id": f"{query_id}-{variant}", "query": pair["query"], "tools": tools,
+               "ranking": ranking,
+               "call": {"name": top, "arguments": args.get(top, {})},
+               "variant": variant, "scenario": pair.get("scenario", "train"),
+               "meta": dict(meta)}

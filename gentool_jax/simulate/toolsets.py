@@ -1,0 +1,113 @@
+"""Toolset variants of a query (none / weak / strong / both) with gold ranking and call.
+
+Irrelevant tools are the ones most similar to the pair's strong tool (BM25 over name +
+description), so a model cannot pick the relevant tool by topic alone; relevant tools replace
+the least similar of them so the toolset size stays fixed (DESIGN §2).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+
+import numpy as np
+
+from gentool_jax.simulate.pairs import SEEN, UNSEEN_DOMAIN, UNSEEN_TOOL, Pair
+from gentool_jax.simulate.queries import Query
+from gentool_jax.simulate.records import DEFAULT_TOOL, VARIANTS, Record
+from gentool_jax.simulate.similarity import BM25Index
+from gentool_jax.simulate.tools import Tool, gold_arguments, usefulness
+
+# Which pairs' tools may serve as distractors in a scenario: unseen tools never enter the
+# pools of training or seen-tool scenarios, so they cannot leak into a training toolset.
+_POOL_ROLES = {"seen_query_unseen_tool": (SEEN, UNSEEN_TOOL),
+               "unseen_query_unseen_tool": (SEEN, UNSEEN_DOMAIN)}
+
+
+def rank_tools(tools: list[Tool], query_caps: tuple[str, ...]) -> list[str]:
+    """DESIGN §2 ranking: full (focused first), partial, generate_response, irrelevant in order."""
+    levels = [usefulness(tool, query_caps) for tool in tools]
+    useful = [(0 if level == "full" else 1, len(tool.caps) if level == "full" else 0, i)
+              for i, (tool, level) in enumerate(zip(tools, levels)) if level != "none"]
+    ordered = [tools[i].name for _, _, i in sorted(useful)]
+    return ordered + [DEFAULT_TOOL] + [t.name for t, lv in zip(tools, levels) if lv == "none"]
+
+
+class DistractorPicker:
+    """Most-similar irrelevant tools for each pair, restricted to the scenario's pool."""
+
+    def __init__(self, pairs: list[Pair]):
+        self.tools: list[Tool] = []
+        self.owner: list[int] = []
+        for p, pair in enumerate(pairs):
+            self.tools += [pair.strong, pair.weak]
+            self.owner += [p, p]
+        self.roles = np.array([pairs[p].role for p in self.owner])
+        self.index = BM25Index([tool.document for tool in self.tools])
+        self.pairs = pairs
+
+    def order(self, p: int) -> np.ndarray:
+        """Tool indices by decreasing similarity to pair p's strong tool (stable ties)."""
+        scores = self.index.scores(self.pairs[p].strong.document)
+        return np.argsort(-scores, kind="stable")
+
+    def pick(self, order: np.ndarray, p: int, scenario: str, query_caps: tuple[str, ...],
+             count: int) -> list[Tool]:
+        allowed = _POOL_ROLES.get(scenario, (SEEN,))
+        caps = set(query_caps)
+        out = []
+        for i in order:
+            if self.owner[i] == p or self.roles[i] not in allowed:
+                continue
+            tool = self.tools[i]
+            if caps & set(tool.caps):
+                continue  # it would be relevant to this query
+            out.append(tool)
+            if len(out) == count:
+                break
+        return out
+
+
+def query_records(pair: Pair, k: int, query: Query, scenario: str, distractors: list[Tool],
+                  seed: int) -> Iterator[Record]:
+    """The four toolset variants of one query."""
+    query_id = f"{pair.id}-q{k:02d}"
+    calls = {pair.strong.name: gold_arguments(pair.strong, query.text, query.values),
+             pair.weak.name: gold_arguments(pair.weak, query.text, query.values)}
+    weak_full = usefulness(pair.weak, query.caps) == "full"
+    better = pair.weak if weak_full else pair.strong
+    meta = {"domain": pair.domain, "pair_id": pair.id, "query_id": query_id,
+            "strong_tool": pair.strong.name, "weak_tool": pair.weak.name,
+            "better_tool": better.name, "intent": query.intent,
+            "template_id": query.template_id, "weak_flavour": pair.flavour,
+            "both_full": weak_full, "capabilities": list(query.caps), "calls": calls}
+    relevant = {"none": [], "weak": [pair.weak], "strong": [pair.strong],
+                "both": [pair.strong, pair.weak]}
+    size = len(distractors)
+    for variant in VARIANTS:
+        tools = relevant[variant] + distractors[: size - len(relevant[variant])]
+        random.Random(f"{seed}:present:{query_id}:{variant}").shuffle(tools)
+        ranking = rank_tools(tools, query.caps)
+        top = ranking[0]
+        call = {"name": top, "arguments": calls.get(top, {}) if top != DEFAULT_TOOL else {}}
+        yield {"id": f"{query_id}-{variant}", "query": query.text,
+               "tools": [tool.schema for tool in tools], "ranking": ranking, "call": call,
+               "variant": variant, "scenario": scenario, "meta": dict(meta)}
+
+
+def build_records(pairs: list[Pair], toolset_size: int, seed: int,
+                  progress=None) -> dict[str, list[Record]]:
+    """Records of every split, in pair / query / variant order."""
+    picker = DistractorPicker(pairs)
+    splits: dict[str, list[Record]] = {}
+    for p, pair in enumerate(pairs):
+        order = picker.order(p)
+        for k, (query, scenario) in enumerate(zip(pair.queries, pair.splits)):
+            distractors = picker.pick(order, p, scenario, query.caps, toolset_size)
+            if len(distractors) < toolset_size:
+                raise ValueError(f"only {len(distractors)} distractors for {pair.id}")
+            splits.setdefault(scenario, []).extend(
+                query_records(pair, k, query, scenario, distractors, seed))
+        if progress is not None:
+            progress(1)
+    return splits
