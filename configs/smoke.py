@@ -16,7 +16,7 @@ def get_config():
     config.simulate.queries_per_pair = 4
     config.simulate.test_queries_per_scenario = 16
     config.simulate.write_tfds = False
-    config.data.max_len = 512
+    config.data.max_len = 1536  # the tiny tokenizer (512 tokens) makes long sequences
     for stage in (config.train.stage1, config.train.stage2):
         stage.steps = 4
         stage.batch_size = 4

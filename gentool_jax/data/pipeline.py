@@ -1,0 +1,163 @@
+"""The Grain training input pipeline: records → sharded, shuffled, tokenized, fixed-shape batches.
+
+Order of operations, and why:
+1. the stage's records (filtered by variant up front, so an epoch is exactly the stage's data);
+2. a global shuffle reseeded every epoch, repeated forever (the trainer counts steps, not epochs);
+3. a strided slice per JAX process: every process shuffles identically, then takes every
+   `process_count`-th sample, so across processes each sample of an epoch is seen exactly once;
+4. render + tokenize (in worker processes when `data.num_workers > 0`), with the tool
+   presentation augmentation seeded by the global sample index, so it is identical whatever the
+   worker layout or restart point;
+5. pad or pack into process-local rows (`batch_size // process_count`), dropping and counting
+   samples longer than `max_len`.
+
+Every step is a deterministic function of (seed, index), so the iterator's state is a few
+integers: `get_state()`/`set_state()` and Orbax (`grain.checkpoint`) resume exactly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import grain
+import jax
+import numpy as np
+
+from gentool_jax.data.batches import BATCH_KEYS, BatchIterator, BatchIterDataset
+from gentool_jax.data.render import EncodedExample, encode_example, shuffle_tools
+from gentool_jax.data.sources import load_records
+from gentool_jax.errors import GentoolError
+
+Batch = dict[str, np.ndarray]
+
+
+@dataclasses.dataclass(frozen=True)
+class Encoder:
+    """Picklable record → EncodedExample step (runs in Grain worker processes)."""
+
+    tokenizer: Any
+    style: str
+    include_ranking: bool
+    include_call: bool
+    shuffle: bool
+
+    def __call__(self, record: dict[str, Any], rng: np.random.Generator) -> EncodedExample:
+        if self.shuffle:
+            record = shuffle_tools(record, rng)
+        return encode_example(record, self.tokenizer, style=self.style,
+                              include_ranking=self.include_ranking,
+                              include_call=self.include_call)
+
+
+def _process_layout(process_index: int | None, process_count: int | None) -> tuple[int, int]:
+    index = jax.process_index() if process_index is None else int(process_index)
+    count = jax.process_count() if process_count is None else int(process_count)
+    if not 0 <= index < count:
+        raise GentoolError(f"process_index {index} is outside process_count {count}")
+    return index, count
+
+
+def local_rows(global_batch: int, process_count: int) -> int:
+    """Rows this process feeds per step; the global batch must split evenly over processes."""
+    if global_batch < 1 or global_batch % process_count:
+        raise GentoolError(
+            f"batch_size {global_batch} must be a positive multiple of the {process_count} "
+            "JAX processes")
+    return global_batch // process_count
+
+
+def _mark_flags_parsed() -> None:
+    # Grain worker processes read absl flags; unparsed flags abort them at start-up.
+    from absl import flags
+
+    if not flags.FLAGS.is_parsed():
+        flags.FLAGS.mark_as_parsed()
+
+
+def make_dataset(
+    records: Sequence[dict[str, Any]],
+    tokenizer: Any,
+    *,
+    data_config: Any,
+    stage_config: Any,
+    seed: int,
+    process_index: int,
+    process_count: int,
+) -> grain.IterDataset:
+    """The pipeline as a Grain dataset over already-loaded (and variant-filtered) records."""
+    if not len(records):
+        raise GentoolError("the training split has no records for this stage's variants")
+    rows = local_rows(int(stage_config.batch_size), process_count)
+    seed = int(seed) % 2**32
+    encoder = Encoder(tokenizer, str(data_config.tool_style),
+                      bool(stage_config.include_ranking), bool(stage_config.include_call),
+                      bool(data_config.shuffle_tools))
+    ds = grain.MapDataset.source(records).shuffle(seed=seed).repeat(None)
+    ds = ds[process_index::process_count].random_map(encoder, seed=seed)
+    buffer = max(1, int(data_config.prefetch)) * rows
+    workers = int(data_config.num_workers)
+    if workers > 0:
+        _mark_flags_parsed()
+        it = ds.to_iter_dataset(grain.ReadOptions(num_threads=1, prefetch_buffer_size=buffer))
+        it = it.mp_prefetch(grain.MultiprocessingOptions(
+            num_workers=workers, per_worker_buffer_size=max(1, buffer // workers)))
+    else:
+        it = ds.to_iter_dataset(grain.ReadOptions(num_threads=2, prefetch_buffer_size=buffer))
+    return BatchIterDataset(it, rows=rows, max_len=int(data_config.max_len),
+                            pack=bool(data_config.pack), epoch_size=len(records))
+
+
+def make_train_iterator(
+    records_path: str | Path,
+    tokenizer: Any,
+    *,
+    data_config: Any,
+    stage_config: Any,
+    seed: int,
+    process_index: int | None = None,
+    process_count: int | None = None,
+) -> BatchIterator:
+    """An endless, checkpointable iterator of process-local batches for one training stage.
+
+    `records_path` is a JSONL file (`data.source="jsonl"`) or the simulator's TFDS directory
+    (`data.source="tfds"`). The iterator's `dropped` / `samples` counters say how many samples
+    were skipped as longer than `data.max_len` and how many were batched.
+    """
+    index, count = _process_layout(process_index, process_count)
+    records = load_records(records_path, source=str(data_config.source),
+                           variants=tuple(stage_config.variants))
+    ds = make_dataset(records, tokenizer, data_config=data_config, stage_config=stage_config,
+                      seed=seed, process_index=index, process_count=count)
+    return iter(ds)
+
+
+def checkpoint_save_args(iterator: grain.DatasetIterator) -> Any:
+    """Orbax args that save the iterator state (one JSON file per JAX process).
+
+    Use inside a composite checkpoint, e.g.
+    `ocp.args.Composite(state=..., data=checkpoint_save_args(iterator))`.
+    """
+    return grain.checkpoint.CheckpointSave(item=iterator)
+
+
+def checkpoint_restore_args(iterator: grain.DatasetIterator) -> Any:
+    """Orbax args that restore a saved state into `iterator` (a freshly built one)."""
+    return grain.checkpoint.CheckpointRestore(item=iterator)
+
+
+def to_global_batch(batch: Batch, mesh: jax.sharding.Mesh, sharding: Any) -> dict[str, jax.Array]:
+    """Assemble the processes' local rows into global arrays laid out by `sharding`.
+
+    `sharding` is a `jax.sharding.Sharding` or a `PartitionSpec` over `mesh` (rows are split
+    over the data axes); each process passes only its own rows.
+    """
+    if isinstance(sharding, jax.sharding.PartitionSpec):
+        sharding = jax.sharding.NamedSharding(mesh, sharding)
+    missing = [key for key in BATCH_KEYS if key not in batch]
+    if missing:
+        raise ValueError(f"batch lacks {missing}")
+    return {key: jax.make_array_from_process_local_data(sharding, np.asarray(value))
+            for key, value in batch.items()}

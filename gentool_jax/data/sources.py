@@ -1,0 +1,101 @@
+"""Where training records come from: a JSONL file or the simulator's TFDS array_record dataset.
+
+Both give a random-access sequence of validated DESIGN §2 records restricted to a stage's
+variants, which is what Grain's `MapDataset.source` needs for index-based, resumable shuffling.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from gentool_jax.errors import GentoolError, RecordError
+from gentool_jax.simulate.records import VARIANTS, read_records, validate_record
+
+SOURCES = ("jsonl", "tfds")
+
+
+def _check_variants(variants: Sequence[str]) -> tuple[str, ...]:
+    unknown = sorted(set(variants) - set(VARIANTS))
+    if unknown or not variants:
+        raise GentoolError(
+            f"stage variants {list(variants)} must be a non-empty subset of {list(VARIANTS)}")
+    return tuple(variants)
+
+
+class TfdsRecords:
+    """Random access into a TFDS array_record split, decoding each element to a record."""
+
+    def __init__(self, source: Any, indices: Sequence[int], where: str):
+        self._source = source
+        self._indices = list(indices)
+        self._where = where
+
+    def __len__(self) -> int:
+        return len(self._indices)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        return decode_tfds_element(self._source[self._indices[index]], self._where,
+                                   self._indices[index])
+
+
+def decode_tfds_element(element: Any, where: str, index: int) -> dict[str, Any]:
+    """The simulator's TFDS examples carry the whole record as JSON text (`record`)."""
+    raw = element.get("record") if isinstance(element, dict) else None
+    if isinstance(raw, bytes):
+        raw = raw.decode("utf-8")
+    if not isinstance(raw, str):
+        raise RecordError(where, index, "TFDS example has no 'record' JSON text feature")
+    try:
+        record = json.loads(raw)
+        validate_record(record)
+    except (json.JSONDecodeError, ValueError) as error:
+        raise RecordError(where, index, str(error)) from None
+    return record
+
+
+def _dataset_dir(path: Path) -> Path:
+    """`path` itself or the single `<name>/<version>` directory the simulator wrote under it."""
+    if (path / "dataset_info.json").is_file():
+        return path
+    found = sorted(info.parent for info in path.glob("*/*/dataset_info.json"))
+    if len(found) != 1:
+        what = "no" if not found else f"{len(found)}"
+        raise GentoolError(f"{path}: {what} TFDS datasets found (expected one "
+                           "<name>/<version>/dataset_info.json); run `gentool-jax simulate` "
+                           "with simulate.write_tfds=True or use data.source=jsonl")
+    return found[0]
+
+
+def _load_tfds(path: Path, split: str, variants: tuple[str, ...]) -> TfdsRecords:
+    directory = _dataset_dir(path)
+    try:
+        import tensorflow_datasets as tfds
+
+        source = tfds.builder_from_directory(str(directory)).as_data_source(split=split)
+    except Exception as error:  # noqa: BLE001 - tfds raises many unrelated types
+        raise GentoolError(f"{directory}: cannot open TFDS split {split!r} ({error})") from None
+    where = f"{directory}[{split}]"
+    keep = []
+    for i in range(len(source)):
+        variant = source[i].get("variant", b"")
+        variant = variant.decode("utf-8") if isinstance(variant, bytes) else variant
+        if variant in variants:
+            keep.append(i)
+    return TfdsRecords(source, keep, where)
+
+
+def load_records(
+    path: str | Path, *, source: str = "jsonl", variants: Sequence[str] = VARIANTS,
+    split: str = "train",
+) -> Sequence[dict[str, Any]]:
+    """The validated records of `path` whose variant is in `variants`, in file order."""
+    variants = _check_variants(variants)
+    path = Path(path)
+    if source == "jsonl":
+        return [record for record in read_records(path) if record["variant"] in variants]
+    if source == "tfds":
+        return _load_tfds(path, split, variants)
+    raise GentoolError(f"data.source must be one of {', '.join(SOURCES)}, got {source!r}")
