@@ -138,6 +138,9 @@ def _train() -> ConfigDict:
     train.checkpoint_every = 50
     train.keep_checkpoints = 2
     train.log_every = 5
+    # Sequence positions projected to the vocabulary at once by the loss; chunks without a
+    # target token skip the projection, so smaller chunks skip more of a masked prompt.
+    train.loss_chunk = 64
     return train
 
 
@@ -148,6 +151,8 @@ def _sample() -> ConfigDict:
     sample.top_k = 0  # 0 = off
     sample.top_p = 1.0
     sample.batch_size = 16
+    # Prompts are left-padded to a multiple of this, so an evaluation compiles once per bucket.
+    sample.prompt_bucket = 64
     return sample
 
 

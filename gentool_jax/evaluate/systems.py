@@ -1,0 +1,93 @@
+"""The systems an evaluation compares, each turning records into raw text answers.
+
+A system is anything that answers a record in the DESIGN §3 format: the lexical BM25 selector
+(it writes the two lines from its scores), the base model zero-shot and the trained model (both
+prompted exactly as in training and sampled with `sample.generate`). Keeping every system behind
+the same text interface means one parser and one set of metrics judge them all.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from gentool_jax.simulate.records import DEFAULT_TOOL, Record
+
+
+@dataclasses.dataclass
+class Generation:
+    """One system's raw answer to one record."""
+
+    text: str
+    prompt_tokens: int = 0
+    generated_tokens: int = 0
+
+
+@dataclasses.dataclass
+class SystemRun:
+    name: str
+    generations: list[Generation]
+    seconds: float
+    has_ranking: bool = True
+    info: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+def bm25_answer(record: Record, threshold: float) -> str:
+    """The BM25 selector's answer: its tools by score, `generate_response` placed where the
+    abstention threshold cuts, and a call of its top tool with no arguments (it fills none)."""
+    from gentool_jax.simulate.lexical_baseline import tool_scores
+
+    scores = np.asarray(tool_scores(record), dtype=float)
+    names = [tool["name"] for tool in record["tools"]]
+    order = sorted(range(len(names)), key=lambda i: (-scores[i], i))
+    above = [names[i] for i in order if scores[i] >= threshold]
+    below = [names[i] for i in order if scores[i] < threshold]
+    ranking = [*above, DEFAULT_TOOL, *below]
+    call = {"name": ranking[0], "arguments": {}}
+    return f"Ranking: {json.dumps(ranking)}\nCall: {json.dumps(call)}"
+
+
+def run_bm25(records: Sequence[Record], validation: Sequence[Record]) -> SystemRun:
+    """BM25 with its abstention threshold tuned on `validation` (0 = never abstain if empty)."""
+    from gentool_jax.simulate.lexical_baseline import tune_threshold
+
+    start = time.perf_counter()
+    threshold = float(tune_threshold(validation)) if validation else 0.0
+    generations = [Generation(bm25_answer(record, threshold)) for record in records]
+    return SystemRun("bm25", generations, time.perf_counter() - start,
+                     info={"threshold": threshold, "tuned_on": len(validation)})
+
+
+def run_model(name: str, model: Any, tokenizer: Any, records: Sequence[Record], *,
+              sample_config: Any, tool_style: str, seed: int = 0, mesh: Any = None
+              ) -> SystemRun:
+    """Prompt `model` with every record (the training prompt, generation header included)."""
+    from gentool_jax.data.render import encode_prompt
+    from gentool_jax.sample.generate import generate, stop_ids_for
+
+    prompts = [encode_prompt(record, tokenizer, tool_style) for record in records]
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    stops = stop_ids_for(tokenizer)
+    start = time.perf_counter()
+    outputs = generate(
+        model, prompts, max_new_tokens=int(sample_config.max_new_tokens), stop_ids=stops,
+        temperature=float(sample_config.temperature), top_k=int(sample_config.top_k),
+        top_p=float(sample_config.top_p), seed=seed, pad_id=int(pad_id),
+        batch_size=int(sample_config.batch_size), bucket=int(sample_config.prompt_bucket),
+        mesh=mesh, progress=True)
+    seconds = time.perf_counter() - start
+    generations = [
+        Generation(tokenizer.decode(tokens, skip_special_tokens=True), len(prompt), len(tokens))
+        for prompt, tokens in zip(prompts, outputs)
+    ]
+    produced = sum(g.generated_tokens for g in generations)
+    return SystemRun(name, generations, seconds, info={
+        "generated_tokens": produced, "prompt_tokens": sum(len(p) for p in prompts),
+        "generated_tokens_per_second": round(produced / seconds, 1) if seconds else None,
+        "stop_ids": stops,
+    })

@@ -1,0 +1,90 @@
+"""The compiled halves of generation: prefill a left-padded batch, then decode in a while_loop.
+
+Both are pure functions of (graphdef, state, buffers): the model's weights travel as an
+argument, never as a closure, so one compiled program serves any weights of the same shapes
+(base, LoRA-adapted, merged) and the weights can live sharded on a mesh. The KV cache is one
+preallocated buffer per (batch, length) shape, donated into each call and handed back, so a
+whole evaluation reuses the same memory instead of allocating a cache per batch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+from gentool_jax.model.kv_cache import KVCache
+from gentool_jax.sample.sampling import SamplingSettings, sample_tokens
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class DecodeState:
+    """What the decode loop carries besides the cache."""
+
+    token: jax.Array  # [B] the last token produced (fed to the next step)
+    position: jax.Array  # [B] RoPE position of `token` (real tokens before it, pads excluded)
+    done: jax.Array  # [B] bool: the row has produced a stop id
+    output: jax.Array  # [B, max_new_tokens] produced tokens, pad after a stop
+    step: jax.Array  # int32 scalar: how many tokens are in `output`
+
+
+def _next_tokens(logits, key, step, done, stop_ids, pad_id, settings):
+    token = sample_tokens(logits, jax.random.fold_in(key, step), settings)
+    token = jnp.where(done, jnp.int32(pad_id), token)
+    return token, done | jnp.isin(token, stop_ids)
+
+
+@functools.partial(jax.jit, static_argnames=("graphdef", "settings", "max_new_tokens", "pad_id"),
+                   donate_argnames=("cache",))
+def prefill(graphdef: nnx.GraphDef, state: nnx.State, cache: KVCache, tokens: jax.Array,
+            valid: jax.Array, key: jax.Array, stop_ids: jax.Array, *,
+            settings: SamplingSettings, max_new_tokens: int, pad_id: int
+            ) -> tuple[KVCache, DecodeState]:
+    """Run the prompts `[B, P]` (left-padded; `valid` marks real tokens) through the model.
+
+    The (reused) cache is first emptied: marking every slot invalid is enough, stale keys and
+    values are never attended to.
+    """
+    model = nnx.merge(graphdef, state)
+    cache = dataclasses.replace(cache, segment_ids=jnp.zeros_like(cache.segment_ids),
+                                index=jnp.zeros_like(cache.index))
+    valid = valid.astype(jnp.int32)
+    positions = jnp.maximum(jnp.cumsum(valid, axis=1) - 1, 0)
+    hidden, cache = model.hidden(tokens, positions, segment_ids=valid, cache=cache)
+    logits = model.logits(hidden[:, -1])  # left padding: the last column is the last real token
+    done = jnp.zeros(tokens.shape[0], bool)
+    token, done = _next_tokens(logits, key, 0, done, stop_ids, pad_id, settings)
+    output = jnp.full((tokens.shape[0], max_new_tokens), pad_id, jnp.int32).at[:, 0].set(token)
+    return cache, DecodeState(token=token, position=positions[:, -1] + 1, done=done,
+                              output=output, step=jnp.ones((), jnp.int32))
+
+
+@functools.partial(jax.jit, static_argnames=("graphdef", "settings", "pad_id"),
+                   donate_argnames=("cache", "decode_state"))
+def decode(graphdef: nnx.GraphDef, state: nnx.State, cache: KVCache, decode_state: DecodeState,
+           key: jax.Array, stop_ids: jax.Array, *, settings: SamplingSettings, pad_id: int
+           ) -> tuple[KVCache, DecodeState]:
+    """Produce tokens one at a time until every row stopped or the output buffer is full."""
+    model = nnx.merge(graphdef, state)
+    max_new_tokens = decode_state.output.shape[1]
+
+    def keep_going(carry):
+        _, ds = carry
+        return (ds.step < max_new_tokens) & ~jnp.all(ds.done)
+
+    def step(carry):
+        cache, ds = carry
+        ones = jnp.ones_like(ds.token)[:, None]
+        hidden, cache = model.hidden(ds.token[:, None], ds.position[:, None],
+                                     segment_ids=ones, cache=cache)
+        logits = model.logits(hidden[:, 0])
+        token, done = _next_tokens(logits, key, ds.step, ds.done, stop_ids, pad_id, settings)
+        output = jax.lax.dynamic_update_slice(ds.output, token[:, None], (0, ds.step))
+        return cache, DecodeState(token=token, position=ds.position + 1, done=done,
+                                  output=output, step=ds.step + 1)
+
+    return jax.lax.while_loop(keep_going, step, (cache, decode_state))

@@ -1,0 +1,95 @@
+"""`gentool-jax train`: both LoRA stages in order, each resumed from its latest checkpoint."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import jax
+
+from gentool_jax.errors import GentoolError
+from gentool_jax.train.checkpoint import check_compatible, model_fingerprint, read_done
+
+STAGE_OPTIONS = ("all", "stage1", "stage2")
+
+
+def _stages(config: Any, stages: list[str] | None) -> list[str]:
+    configured = list(config.train.stages)
+    for name in configured:
+        if name not in config.train:
+            raise GentoolError(f"config.train.stages lists {name!r}, but config.train has no "
+                               f"such section")
+    if stages is None:
+        return configured
+    unknown = [name for name in stages if name not in configured]
+    if unknown:
+        raise GentoolError(f"unknown stage(s) {unknown}; config.train.stages is {configured}")
+    return stages
+
+
+def default_data_path(config: Any) -> Path:
+    base = Path(config.workdir) / "data"
+    return base / "tfds" if str(config.data.source) == "tfds" else base / "train.jsonl"
+
+
+def run_training(config: Any, data_path: str | Path | None = None,
+                 stages: list[str] | None = None) -> dict:
+    """Train the given stages (default: all configured) and return {stage: summary}.
+
+    A stage already marked done is skipped, so calling this again after a crash (or after the
+    pipeline restarts) only does the missing work.
+    """
+    from gentool_jax.model.registry import load_tokenizer, resolve_model
+    from gentool_jax.parallel import distributed
+    from gentool_jax.parallel.mesh import make_mesh
+    from gentool_jax.train.loop import run_stage, stage_metadata
+    from gentool_jax.train.setup import build_stage, stage_init
+
+    # Before anything touches a device: joining the other processes must come first.
+    if not jax.distributed.is_initialized():
+        distributed.initialize(config.distributed)
+    names = _stages(config, stages)
+    workdir = Path(config.workdir)
+    if jax.process_index() == 0:
+        workdir.mkdir(parents=True, exist_ok=True)
+        (workdir / "config.json").write_text(config.to_json_best_effort(indent=1) + "\n")
+    records_path = Path(data_path) if data_path else default_data_path(config)
+    if not records_path.exists():
+        raise GentoolError(f"training data {records_path} does not exist; run `gentool-jax "
+                           "simulate` first or pass --data=PATH")
+    mesh = make_mesh(config.mesh)
+    model_dir = resolve_model(config.model)
+    tokenizer = load_tokenizer(model_dir)
+    base = {"name": str(config.model.name), "fingerprint": model_fingerprint(model_dir)}
+    summaries = {}
+    for stage in names:
+        done = read_done(workdir / stage)
+        if done is not None and done.get("step") == int(config.train[stage].steps):
+            # A finished stage is skipped only if it is the stage this config would train.
+            current = stage_metadata(config, stage, base, stage_init(config, stage, workdir))
+            check_compatible(done.get("metadata", {}), current, where=workdir / stage)
+            summaries[stage] = {**done, "skipped": True}
+            continue
+        seed = int(config.seed) + 1000 * (list(config.train.stages).index(stage) + 1)
+        state = build_stage(config, stage, model_dir, workdir, mesh, seed=seed)
+        summaries[stage] = run_stage(config, stage, state, records_path=records_path,
+                                     tokenizer=tokenizer, workdir=workdir, mesh=mesh, base=base,
+                                     seed=seed)
+        del state
+    if jax.process_index() == 0:
+        for stage, summary in summaries.items():
+            note = " (already done)" if summary.get("skipped") else ""
+            print(f"{stage}{note}: {summary['step']} steps, final loss "
+                  f"{summary['final_loss']:.4f}; {summary['dropped_samples']} of "
+                  f"{summary['dropped_samples'] + summary['samples']} samples dropped as longer "
+                  f"than data.max_len={config.data.max_len}")
+    return summaries
+
+
+def train_command(config: Any, options: dict[str, str]) -> int:
+    stage = options.get("stage") or "all"
+    if stage not in STAGE_OPTIONS:
+        raise GentoolError(f"--stage must be one of {STAGE_OPTIONS}, got {stage!r}")
+    run_training(config, data_path=options.get("data") or None,
+                 stages=None if stage == "all" else [stage])
+    return 0

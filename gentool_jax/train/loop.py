@@ -1,0 +1,129 @@
+"""One training stage from its latest checkpoint (or the start) to its last step."""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from tqdm import tqdm
+
+from gentool_jax.data.pipeline import (
+    checkpoint_restore_args,
+    checkpoint_save_args,
+    make_train_iterator,
+    to_global_batch,
+)
+from gentool_jax.errors import TrainingDivergedError
+from gentool_jax.train.checkpoint import StageCheckpoints, check_compatible, write_done
+from gentool_jax.train.metrics import MetricsWriter, model_flops_utilization
+from gentool_jax.train.setup import StageState
+
+
+def stage_metadata(config: Any, stage: str, base: dict, init: dict) -> dict:
+    """What a checkpoint records so a resume can prove it continues the same run."""
+    stage_config = config.train[stage]
+    train = config.train
+    return {
+        "base_model": base,
+        "lora": {key: config.model.lora[key] for key in ("rank", "alpha", "dropout", "targets",
+                                                          "param_dtype")},
+        "data": {key: config.data[key] for key in ("tool_style", "max_len", "shuffle_tools",
+                                                    "pack", "source")},
+        "stage": {key: (list(stage_config[key]) if key == "variants" else stage_config[key])
+                  for key in ("batch_size", "grad_accum", "lr", "warmup_steps",
+                              "include_ranking", "include_call", "variants")},
+        "optimizer": {key: train[key] for key in ("schedule", "weight_decay", "clip_norm", "b1",
+                                                  "b2")},
+        "seed": int(config.seed),
+        "stage2_init": init,
+        "stage_name": stage,
+    }
+
+
+def _check_finite(loss: float, step: int, metrics: dict, stage_dir: Path,
+                  last_saved: int | None) -> None:
+    if math.isfinite(loss) and bool(metrics["finite"]):
+        return
+    kept = (f"the last good checkpoint is step {last_saved} in {stage_dir / 'checkpoints'}"
+            if last_saved is not None else "no checkpoint was saved yet")
+    raise TrainingDivergedError(
+        f"training diverged at step {step}: loss {loss} "
+        f"(grad_norm {float(metrics['grad_norm']):.4g}, "
+        f"{int(metrics['target_tokens'])} target tokens); {kept}. Lower the learning rate, "
+        "raise warmup_steps or keep clip_norm on, then rerun to resume from it.")
+
+
+def run_stage(config: Any, stage: str, state: StageState, *, records_path: Path, tokenizer: Any,
+              workdir: Path, mesh: Any, base: dict, seed: int) -> dict:
+    """Train `stage` to its configured step count; returns its summary (also written as DONE)."""
+    stage_config = config.train[stage]
+    stage_dir = workdir / stage
+    total_steps = int(stage_config.steps)
+    iterator = make_train_iterator(records_path, tokenizer, data_config=config.data,
+                                   stage_config=stage_config, seed=seed)
+    checkpoints = StageCheckpoints(stage_dir / "checkpoints",
+                                   keep=int(config.train.keep_checkpoints))
+    metadata = stage_metadata(config, stage, base, state.init)
+    start = checkpoints.latest_step() or 0
+    if start:
+        check_compatible(checkpoints.metadata(start), metadata,
+                         where=stage_dir / "checkpoints")
+        state.lora, state.opt_state = checkpoints.restore(
+            start, lora=state.lora, opt_state=state.opt_state,
+            data=checkpoint_restore_args(iterator))
+    writer = MetricsWriter(stage_dir, resume_step=start)
+    tokens_per_step = int(stage_config.batch_size) * int(config.data.max_len)
+    bar = tqdm(total=total_steps, initial=start, desc=stage, dynamic_ncols=True,
+               disable=jax.process_index() != 0)
+    last_saved = start or None
+    window_seconds, window_steps, loss = 0.0, 0, float("nan")
+    try:
+        for step in range(start, total_steps):
+            started = time.perf_counter()
+            batch = to_global_batch(next(iterator), mesh, state.batch_sharding)
+            state.lora, state.opt_state, metrics = state.step_fn(
+                state.lora, state.opt_state, state.frozen, batch, jnp.asarray(step, jnp.int32))
+            loss = float(metrics["loss"])  # waits for the step: the timing below is real
+            window_seconds += time.perf_counter() - started
+            window_steps += 1
+            _check_finite(loss, step + 1, metrics, stage_dir, last_saved)
+            done = step + 1
+            if done % int(config.train.log_every) == 0 or done == total_steps:
+                tokens_per_second = tokens_per_step * window_steps / window_seconds
+                mfu = model_flops_utilization(tokens_per_second, state.base_params,
+                                              str(config.model.dtype))
+                writer.write(done, {"loss": loss, "grad_norm": float(metrics["grad_norm"]),
+                                    "target_tokens": int(metrics["target_tokens"]),
+                                    "tokens_per_second": tokens_per_second, "mfu": mfu,
+                                    "dropped_samples": int(iterator.dropped)})
+                bar.set_postfix(loss=f"{loss:.4f}", tok_s=f"{tokens_per_second:.0f}",
+                                mfu="n/a" if mfu is None else f"{mfu:.1%}")
+                window_seconds, window_steps = 0.0, 0
+            bar.update(1)
+            if done % int(config.train.checkpoint_every) == 0 or done == total_steps:
+                checkpoints.save(done, lora=state.lora, opt_state=state.opt_state,
+                                 data=checkpoint_save_args(iterator), metadata=metadata)
+                last_saved = done
+    finally:
+        bar.close()
+        writer.close()
+        checkpoints.close()
+    summary = {"stage": stage, "step": total_steps, "final_loss": loss,
+               "dropped_samples": int(iterator.dropped), "samples": int(iterator.samples),
+               "trainable_params": state.trainable_params, "base_params": state.base_params,
+               "init": state.init, "metadata": metadata}
+    if jax.process_index() == 0:
+        write_done(stage_dir, summary)
+    return summary
+
+
+def losses(stage_dir: Path) -> np.ndarray:
+    """The logged losses of a stage, by step (tests and reports)."""
+    from gentool_jax.train.metrics import read_metrics
+
+    return np.array([row["loss"] for row in read_metrics(stage_dir)])

@@ -1,0 +1,143 @@
+"""Build the sharded trainable state of one stage: base model, adapters, optimizer, step fn.
+
+Stage 2 starts from stage 1's final adapters: by default it keeps training them
+(`train.stage2_init="continue"`); with "merge" it folds them into the base weights (which then
+stay frozen) and trains fresh adapters on top.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+from jax.sharding import Mesh, NamedSharding
+from jax.sharding import PartitionSpec as P
+
+from gentool_jax.errors import CheckpointError, GentoolError
+from gentool_jax.model.lora import apply_lora, count_params, merge_lora, split_lora
+from gentool_jax.parallel.partition import batch_sharding, state_shardings
+from gentool_jax.train.checkpoint import StageCheckpoints, read_done
+from gentool_jax.train.optimizer import make_optimizer
+from gentool_jax.train.step import compile_train_step, make_train_step
+
+STAGE2_INIT = ("continue", "merge")
+
+
+@dataclasses.dataclass
+class StageState:
+    """Everything the loop threads through its steps, already on the mesh."""
+
+    graphdef: nnx.GraphDef
+    lora: nnx.State
+    opt_state: Any
+    frozen: nnx.State
+    step_fn: Any
+    batch_sharding: Any
+    base_params: int
+    trainable_params: int
+    init: dict  # where the adapters came from (part of the resume-compatibility metadata)
+
+
+def load_base(model_dir: Path, model_config: Any, mesh: Mesh) -> nnx.Module:
+    from gentool_jax.model.loading import load_model
+
+    return load_model(model_dir, dtype=jnp.dtype(model_config.dtype),
+                      param_dtype=jnp.dtype(model_config.param_dtype), mesh=mesh,
+                      remat=str(model_config.remat))
+
+
+def previous_stage_adapters(config: Any, stage: str, workdir: Path) -> tuple[str, int] | None:
+    """(stage name, final step) whose adapters this stage starts from, or None for fresh ones."""
+    stages = list(config.train.stages)
+    index = stages.index(stage)
+    if index == 0:
+        return None
+    previous = stages[index - 1]
+    done = read_done(workdir / previous)
+    if done is None:
+        raise GentoolError(f"{stage} starts from {previous}'s adapters, but {workdir / previous} "
+                           f"is not finished; run --stage={previous} (or --stage=all) first")
+    return previous, int(done["step"])
+
+
+def stage_init(config: Any, stage: str, workdir: Path) -> dict:
+    """Where a stage's adapters start: recorded in its checkpoints, checked on resume."""
+    previous = previous_stage_adapters(config, stage, workdir)
+    if previous is None:
+        return {"mode": "fresh"}
+    return {"mode": str(config.train.stage2_init), "from": previous[0], "step": previous[1]}
+
+
+def _restore_previous(model: nnx.Module, config: Any, workdir: Path, previous: tuple[str, int],
+                      mesh: Mesh) -> None:
+    """Load the previous stage's final adapters into `model`'s (already attached) adapters."""
+    name, step = previous
+    graphdef, lora, frozen = split_lora(model)
+    checkpoints = StageCheckpoints(workdir / name / "checkpoints", keep=1, async_save=False)
+    try:
+        if step not in checkpoints.manager.all_steps():
+            raise CheckpointError(f"{workdir / name} is marked done at step {step}, but that "
+                                  "checkpoint is missing")
+        restored = checkpoints.restore_lora(step, lora=lora)
+    finally:
+        checkpoints.close()
+    nnx.update(model, restored)
+
+
+def build_stage(config: Any, stage: str, model_dir: Path, workdir: Path, mesh: Mesh,
+                *, seed: int) -> StageState:
+    """Base model (+ merged earlier adapters), fresh or inherited adapters, optimizer, step fn."""
+    stage_config = config.train[stage]
+    init_mode = str(config.train.stage2_init)
+    if init_mode not in STAGE2_INIT:
+        raise GentoolError(f"config.train.stage2_init must be one of {STAGE2_INIT}, got "
+                           f"{init_mode!r}")
+    if stage_config.grad_accum < 1 or stage_config.batch_size % stage_config.grad_accum:
+        raise GentoolError(f"config.train.{stage}: batch_size {stage_config.batch_size} must "
+                           f"split into grad_accum={stage_config.grad_accum} equal micro-batches")
+    model = load_base(model_dir, config.model, mesh)
+    base_params = count_params(nnx.state(model, nnx.Param))
+    previous = previous_stage_adapters(config, stage, workdir)
+    init = {"mode": "fresh"}
+    rngs = nnx.Rngs(params=seed, dropout=seed)
+    if previous is not None:
+        apply_lora(model, config.model.lora, rngs)
+        _restore_previous(model, config, workdir, previous, mesh)
+        init = {"mode": init_mode, "from": previous[0], "step": previous[1]}
+        if init_mode == "merge":
+            merge_lora(model)
+            apply_lora(model, config.model.lora, nnx.Rngs(params=seed + 1, dropout=seed + 1))
+    else:
+        apply_lora(model, config.model.lora, rngs)
+
+    graphdef, lora, frozen = split_lora(model)
+    lora_shardings = state_shardings(lora, mesh)
+    frozen_shardings = state_shardings(frozen, mesh)
+    lora = jax.device_put(lora, lora_shardings)
+    frozen = jax.device_put(frozen, frozen_shardings)
+    optimizer = make_optimizer(config.train, stage_config)
+    # The optimizer moments mirror the adapters, so their layout follows from the adapters'.
+    # Scalars (the step count) come out on one device; replicate them over the mesh.
+    opt_state = jax.jit(optimizer.init)(lora)
+    replicated = NamedSharding(mesh, P())
+    opt_shardings = jax.tree.map(
+        lambda x: x.sharding if isinstance(x.sharding, NamedSharding) else replicated, opt_state)
+    opt_state = jax.device_put(opt_state, opt_shardings)
+    micro_rows = stage_config.batch_size // stage_config.grad_accum
+    data_shards = mesh.shape["data"] * mesh.shape["fsdp"]
+    if micro_rows % data_shards:
+        raise GentoolError(
+            f"config.train.{stage}: micro-batch of {micro_rows} rows (batch_size / grad_accum) "
+            f"does not split over the {data_shards} data-parallel devices (mesh data × fsdp)")
+    step_fn = compile_train_step(
+        make_train_step(graphdef, optimizer, grad_accum=int(stage_config.grad_accum),
+                        dropout_seed=seed, loss_chunk=int(config.train.loss_chunk)),
+        lora_shardings=lora_shardings, opt_shardings=opt_shardings,
+        frozen_shardings=frozen_shardings, batch_sharding=batch_sharding(mesh))
+    return StageState(graphdef=graphdef, lora=lora, opt_state=opt_state, frozen=frozen,
+                      step_fn=step_fn, batch_sharding=batch_sharding(mesh),
+                      base_params=base_params, trainable_params=count_params(lora), init=init)

@@ -1,0 +1,96 @@
+"""`gentool-jax evaluate` end to end on the smoke config (tiny model, small simulated world)."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from configs import smoke
+from gentool_jax.errors import GentoolError
+from gentool_jax.evaluate.command import _subset, evaluate_command, load_eval_records
+from gentool_jax.evaluate.report import write_reports
+from gentool_jax.model.registry import resolve_model
+from gentool_jax.simulate.command import simulate_command
+
+
+@pytest.fixture(scope="module")
+def config(tmp_path_factory):
+    config = smoke.get_config()
+    config.workdir = str(tmp_path_factory.mktemp("workdir"))
+    config.evaluate.max_samples_per_split = 4
+    config.evaluate.splits = ("seen_query_seen_tool", "unseen_query_unseen_tool")
+    config.sample.max_new_tokens = 8
+    config.sample.batch_size = 4
+    simulate_command(config, {"from": "", "out": ""})
+    return config
+
+
+def test_subset_keeps_whole_queries_and_is_deterministic(config):
+    records = list(load_eval_records(config))
+    assert len(records) == 8
+    by_query = {}
+    for record in records:
+        by_query.setdefault(record["meta"]["query_id"], []).append(record["variant"])
+    assert all(len(variants) == 4 for variants in by_query.values())
+    assert [r["id"] for r in records] == [r["id"] for r in load_eval_records(config)]
+    assert _subset(records, 0, 0) == records
+
+
+def test_evaluate_writes_every_report_file(config, tmp_path):
+    tiny_dir = resolve_model(config.model)  # a merged HF directory stands in for a checkpoint
+    out = tmp_path / "eval"
+    assert evaluate_command(config, {"checkpoint": str(tiny_dir), "data": "",
+                                     "out": str(out)}) == 0
+    payload = json.loads((out / "metrics.json").read_text())
+    systems = payload["systems"]
+    assert list(systems) == ["bm25", "base_model", "trained"]
+    assert set(systems["bm25"]) == {"seen_query_seen_tool", "unseen_query_unseen_tool"}
+    row = systems["bm25"]["seen_query_seen_tool"]["all"]
+    assert row["n"] == 4 and row["format_validity"] == 1.0
+    # the merged "checkpoint" is the base model itself: same generations, same scores
+    assert systems["trained"] == systems["base_model"]
+    generations = [json.loads(line) for line in (out / "generations.jsonl").open()]
+    assert len(generations) == 3 * 8
+    assert {g["system"] for g in generations} == {"bm25", "base_model", "trained"}
+    assert all(g["prompt_tokens"] > 0 for g in generations if g["system"] != "bm25")
+    report = (out / "report.md").read_text()
+    assert "## unseen_query_unseen_tool" in report and "| **trained** | all | 4 |" in report
+    for scenario in ("seen_query_seen_tool", "unseen_query_unseen_tool"):
+        assert (out / f"{scenario}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_user_data_file(config, tmp_path):
+    source = Path(config.workdir) / "data" / "test_seen_query_unseen_tool.jsonl"
+    user = tmp_path / "user.jsonl"
+    user.write_text("".join(source.read_text().splitlines(keepends=True)[:3]))
+    config = config.copy_and_resolve_references()
+    config.evaluate.baselines = ("bm25",)
+    out = tmp_path / "eval"
+    assert evaluate_command(config, {"checkpoint": "", "data": str(user), "out": str(out)}) == 0
+    metrics = json.loads((out / "metrics.json").read_text())["systems"]
+    assert metrics["bm25"]["seen_query_unseen_tool"]["all"]["n"] == 3
+
+
+def test_bad_inputs_are_named(config, tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "x"}\n')
+    with pytest.raises(GentoolError, match="bad.jsonl:1"):
+        evaluate_command(config, {"checkpoint": "", "data": str(bad), "out": str(tmp_path)})
+    missing = config.copy_and_resolve_references()
+    missing.workdir = str(tmp_path / "nowhere")
+    with pytest.raises(GentoolError, match="simulate"):
+        evaluate_command(missing, {"checkpoint": "", "data": "", "out": str(tmp_path)})
+    unknown = config.copy_and_resolve_references()
+    unknown.evaluate.baselines = ("bm25", "oracle")
+    with pytest.raises(GentoolError, match="unknown oracle"):
+        evaluate_command(unknown, {"checkpoint": "", "data": "", "out": str(tmp_path)})
+
+
+def test_reports_from_hand_made_metrics(tmp_path):
+    row = {"n": 2, "tsa": 0.5, "ranking_top1": None}
+    metrics = {"sys_a": {"s1": {"all": row, "none": row}}, "sys_b": {"s1": {"all": row}}}
+    written = write_reports(metrics, tmp_path, info={"model": "m"})
+    assert [p.name for p in written] == ["metrics.json", "report.md", "s1.png"]
+    report = (tmp_path / "report.md").read_text()
+    assert "| **sys_a** | all | 2 | 0.500 | – |" in report
+    assert "| sys_a | none | 2 |" in report

@@ -1,0 +1,169 @@
+"""Checkpointing: exact resume after SIGKILL, cut-off saves, refused resumes, divergence stop."""
+
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import jax.numpy as jnp
+import pytest
+from safetensors.numpy import load_file, save_file
+from test_data_common import make_records
+
+from configs import smoke
+from gentool_jax.errors import CheckpointError, TrainingDivergedError
+from gentool_jax.simulate.records import write_records
+from gentool_jax.train.checkpoint import StageCheckpoints
+from gentool_jax.train.command import run_training
+from gentool_jax.train.metrics import read_metrics
+
+STEPS = 8
+
+
+def resume_config(workdir, cache_dir, steps=STEPS):
+    """stage 1 only, a checkpoint every 2 steps, a loss logged every step; 8 CPU devices."""
+    config = smoke.get_config()
+    config.workdir = str(workdir)
+    config.model.cache_dir = str(cache_dir)
+    config.data.max_len = 640  # the tiny tokenizer needs ~600 tokens for these records
+    config.mesh.data, config.mesh.fsdp, config.mesh.tensor = 4, 1, 2
+    config.train.stages = ("stage1",)
+    config.train.stage1.steps = steps
+    config.train.stage1.warmup_steps = 2
+    config.train.checkpoint_every = 2
+    config.train.keep_checkpoints = 2
+    config.train.log_every = 1
+    return config
+
+
+_DRIVER = """
+import sys
+sys.path.insert(0, {tests!r})
+from test_train_resume import resume_config
+from gentool_jax.train.command import run_training
+run_training(resume_config({workdir!r}, {cache!r}), {data!r})
+"""
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    root = tmp_path_factory.mktemp("resume")
+    data = root / "train.jsonl"
+    write_records(data, make_records(24))
+    reference = root / "reference"
+    run_training(resume_config(reference, root / "cache"), data)
+    return root, data, reference
+
+
+def _losses(workdir):
+    return [(row["step"], row["loss"]) for row in read_metrics(Path(workdir) / "stage1")]
+
+
+def test_sigkill_at_a_random_step_resumes_with_identical_losses(setup):
+    root, data, reference = setup
+    workdir = root / "killed"
+    script = root / "driver.py"
+    script.write_text(_DRIVER.format(tests=str(Path(__file__).parent), workdir=str(workdir),
+                                     cache=str(root / "cache"), data=str(data)))
+    kill_after = random.randint(3, STEPS - 2)
+    process = subprocess.Popen([sys.executable, str(script)], env=dict(os.environ),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 180
+    while time.time() < deadline and process.poll() is None:
+        steps = [step for step, _ in _losses(workdir)] if (workdir / "stage1").exists() else []
+        if steps and steps[-1] >= kill_after:
+            break
+        time.sleep(0.05)
+    assert process.poll() is None, f"finished before the kill: {process.stderr.read()[-2000:]}"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert not (workdir / "stage1" / "DONE.json").exists()
+
+    # Resuming onto another base model is refused while the stage is in progress.
+    other = _perturbed_model(root)
+    config = resume_config(workdir, root / "cache")
+    config.model.name = str(other)
+    with pytest.raises(CheckpointError, match="base model"):
+        run_training(config, data)
+
+    summary = run_training(resume_config(workdir, root / "cache"), data)["stage1"]
+    assert summary["step"] == STEPS
+    assert _losses(workdir) == _losses(reference), f"killed after step {kill_after}"
+
+
+def _perturbed_model(root):
+    """A copy of the tiny model with one weight changed: same shapes, another model."""
+    source = next(p for p in (root / "cache" / "models").iterdir() if not p.name.startswith("."))
+    target = root / "other-model"
+    if not target.exists():
+        shutil.copytree(source, target)
+        (target / ".gentool_complete.json").unlink(missing_ok=True)
+        tensors = load_file(target / "model.safetensors")
+        name = sorted(tensors)[0]
+        tensors[name] = tensors[name] + 1e-3
+        save_file(tensors, target / "model.safetensors", metadata={"format": "pt"})
+    return target
+
+
+def test_finished_stage_is_skipped_but_not_onto_another_model_or_lora(setup):
+    root, data, reference = setup
+    summary = run_training(resume_config(reference, root / "cache"), data)["stage1"]
+    assert summary["skipped"]
+    config = resume_config(reference, root / "cache")
+    config.model.name = str(_perturbed_model(root))
+    with pytest.raises(CheckpointError, match="base model"):
+        run_training(config, data)
+    config = resume_config(reference, root / "cache")
+    config.model.lora.rank = 8
+    with pytest.raises(CheckpointError, match="'lora'"):
+        run_training(config, data)
+
+
+def test_checkpoint_cut_off_mid_save_falls_back_to_the_previous_one(setup):
+    root, data, reference = setup
+    workdir = root / "cut"
+    shutil.copytree(reference, workdir)
+    checkpoints = workdir / "stage1" / "checkpoints"
+    # What a crash during the step-8 save leaves behind: Orbax's unrenamed temporary dir,
+    # missing files, and no DONE marker.
+    partial = checkpoints / f"{STEPS}.orbax-checkpoint-tmp-1700000000000000"
+    (checkpoints / str(STEPS)).rename(partial)
+    shutil.rmtree(partial / "opt_state")
+    (workdir / "stage1" / "DONE.json").unlink()
+    manager = StageCheckpoints(checkpoints, keep=2, async_save=False)
+    assert manager.latest_step() == STEPS - 2
+    manager.close()
+    run_training(resume_config(workdir, root / "cache"), data)
+    assert _losses(workdir) == _losses(reference)
+    assert json.loads((workdir / "stage1" / "DONE.json").read_text())["step"] == STEPS
+
+
+def test_nan_loss_stops_with_the_step_and_keeps_the_last_good_checkpoint(setup, monkeypatch):
+    root, data, _ = setup
+    from gentool_jax.train import setup as setup_module
+
+    real = setup_module.make_train_step
+
+    def poisoned(*args, **kwargs):
+        step_fn = real(*args, **kwargs)
+
+        def train_step(lora, opt_state, frozen, batch, step):
+            lora, opt_state, metrics = step_fn(lora, opt_state, frozen, batch, step)
+            metrics["loss"] = jnp.where(step == 4, jnp.nan, 1.0) * metrics["loss"]
+            return lora, opt_state, metrics
+
+        return train_step
+
+    monkeypatch.setattr(setup_module, "make_train_step", poisoned)
+    workdir = root / "nan"
+    with pytest.raises(TrainingDivergedError, match=r"step 5.*last good checkpoint is step 4"):
+        run_training(resume_config(workdir, root / "cache"), data)
+    manager = StageCheckpoints(workdir / "stage1" / "checkpoints", keep=2, async_save=False)
+    assert manager.latest_step() == 4
+    manager.close()
+    assert not (workdir / "stage1" / "DONE.json").exists()
