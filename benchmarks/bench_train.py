@@ -3,15 +3,18 @@
 Both sides train a randomly initialised SmolLM2-135M-shaped Llama (30 layers, d=576, tied 49k
 vocabulary) with LoRA r=8 on q_proj/v_proj, AdamW, fp32, batch 4 x 256 tokens, the loss on the
 last 60 tokens of each row (a tool-use prompt is mostly masked; DESIGN §8). Tokens/s counts all
-4 x 256 tokens a step processes. Both run in this process, one after the other.
+4 x 256 tokens a step processes. Both run in this process; their timed steps alternate, so
+they share whatever load the machine has.
 
-    python benchmarks/bench_train.py [--steps 3] [--rows 4] [--length 256] [--skip-torch]
+    python benchmarks/bench_train.py [--steps 5] [--rows 4] [--length 256] [--targets 60]
+        [--loss-chunk 64] [--skip-torch]
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
 
 import numpy as np
 
@@ -21,19 +24,18 @@ SHAPE = dict(vocab_size=49152, hidden_size=576, intermediate_size=1536, num_laye
 RANK, ALPHA, TARGET_TOKENS = 8, 16.0, 60
 
 
-def make_batch(rows: int, length: int) -> dict[str, np.ndarray]:
+def make_batch(rows: int, length: int, targets: int = TARGET_TOKENS) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(0)
     tokens = rng.integers(0, SHAPE["vocab_size"], (rows, length)).astype(np.int32)
     mask = np.zeros((rows, length), np.float32)
-    mask[:, length - TARGET_TOKENS - 1:length - 1] = 1.0
+    mask[:, max(length - targets - 1, 0):length - 1] = 1.0
     return {"tokens": tokens, "targets": np.roll(tokens, -1, axis=1), "loss_mask": mask,
             "positions": np.broadcast_to(np.arange(length, dtype=np.int32), tokens.shape).copy(),
             "segment_ids": np.ones_like(tokens)}
 
 
-def bench_jax(batch: dict[str, np.ndarray], steps: int, loss_chunk: int = 64
-              ) -> tuple[float, float]:
-    """(tokens/s, compile seconds) of our jitted train step on one device."""
+def jax_step(batch: dict[str, np.ndarray], loss_chunk: int = 64) -> Callable[[], None]:
+    """One call = one optimizer step of our jitted train step on one device."""
     import jax
     from flax import nnx
     from ml_collections import ConfigDict
@@ -64,20 +66,20 @@ def bench_jax(batch: dict[str, np.ndarray], steps: int, loss_chunk: int = 64
             mesh, jax.sharding.PartitionSpec()), opt_state),
         frozen_shardings=state_shardings(frozen, mesh), batch_sharding=batch_sharding(mesh))
     batch = {key: jax.device_put(value) for key, value in batch.items()}
-    started = time.perf_counter()
-    lora, opt_state, metrics = step_fn(lora, opt_state, frozen, batch, 0)
-    float(metrics["loss"])
-    compile_seconds = time.perf_counter() - started
-    started = time.perf_counter()
-    for step in range(steps):
-        lora, opt_state, metrics = step_fn(lora, opt_state, frozen, batch, step + 1)
-    float(metrics["loss"])
-    tokens = batch["tokens"].size * steps
-    return tokens / (time.perf_counter() - started), compile_seconds
+    state = {"lora": lora, "opt_state": opt_state, "step": 0}
+
+    def step() -> None:
+        state["lora"], state["opt_state"], metrics = step_fn(
+            state["lora"], state["opt_state"], frozen, batch, state["step"])
+        state["step"] += 1
+        float(metrics["loss"])  # wait for the result
+
+    return step
 
 
-def bench_torch(batch: dict[str, np.ndarray], steps: int) -> float:
-    """tokens/s of the standard HF + PEFT recipe: full-logit loss, labels -100 off target."""
+def torch_step(batch: dict[str, np.ndarray]) -> Callable[[], None]:
+    """One call = one step of the standard HF + PEFT recipe (full logits, labels -100 off
+    target, AdamW on the adapters)."""
     import torch
     from peft import LoraConfig, get_peft_model
     from transformers import LlamaConfig, LlamaForCausalLM
@@ -105,29 +107,43 @@ def bench_torch(batch: dict[str, np.ndarray], steps: int) -> float:
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
 
-    step()
+    return step
+
+
+def timed(step: Callable[[], None]) -> float:
     started = time.perf_counter()
-    for _ in range(steps):
-        step()
-    return tokens.numel() * steps / (time.perf_counter() - started)
+    step()
+    return time.perf_counter() - started
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--steps", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--rows", type=int, default=4)
     parser.add_argument("--length", type=int, default=256)
     parser.add_argument("--loss-chunk", type=int, default=64)
+    parser.add_argument("--targets", type=int, default=TARGET_TOKENS,
+                        help="target tokens per row (length-1 = loss on every token)")
     parser.add_argument("--skip-torch", action="store_true")
     args = parser.parse_args()
-    batch = make_batch(args.rows, args.length)
-    ours, compile_seconds = bench_jax(batch, args.steps, args.loss_chunk)
-    print(f"gentool-jax: {ours:8.1f} tokens/s  (compile {compile_seconds:.1f} s)", flush=True)
-    if args.skip_torch:
-        return
-    theirs = bench_torch(batch, args.steps)
-    print(f"HF + PEFT:   {theirs:8.1f} tokens/s")
-    print(f"ratio:       {ours / theirs:8.2f}x")
+    batch = make_batch(args.rows, args.length, args.targets)
+    tokens = batch["tokens"].size
+    steps = {"gentool-jax": jax_step(batch, args.loss_chunk)}
+    if not args.skip_torch:
+        steps["HF + PEFT"] = torch_step(batch)
+    for name, step in steps.items():  # compile / warm up
+        print(f"{name}: first step (compile, warm-up) {timed(step):.1f} s", flush=True)
+    # Alternate the two so both see the same machine load (other jobs, thermal state).
+    seconds = {name: [] for name in steps}
+    for _ in range(args.steps):
+        for name, step in steps.items():
+            seconds[name].append(timed(step))
+    rates = {name: tokens / float(np.median(values)) for name, values in seconds.items()}
+    for name, rate in rates.items():
+        print(f"{name:12s} {rate:8.1f} tokens/s  (median of {args.steps} steps of "
+              f"{args.rows}x{args.length} tokens)")
+    if len(rates) == 2:
+        print(f"ratio        {rates['gentool-jax'] / rates['HF + PEFT']:8.2f}x")
 
 
 if __name__ == "__main__":

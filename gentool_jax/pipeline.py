@@ -71,7 +71,8 @@ def pipeline_command(config: ConfigDict, options: dict[str, str]) -> int:
     train_command(config, {"stage": "all", "data": ""})
 
     _step("evaluate", started)
-    evaluate_command(config, {"checkpoint": "trained", "data": "", "out": ""})
+    last_stage = workdir / config.train.stages[-1]
+    evaluate_command(config, {"checkpoint": str(last_stage), "data": "", "out": ""})
 
     _step(f"done: report in {workdir / 'eval' / 'report.md'}", started)
     report = workdir / "eval" / "report.md"

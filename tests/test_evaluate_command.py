@@ -57,6 +57,12 @@ def test_evaluate_writes_every_report_file(config, tmp_path):
     assert "## unseen_query_unseen_tool" in report and "| **trained** | all | 4 |" in report
     for scenario in ("seen_query_seen_tool", "unseen_query_unseen_tool"):
         assert (out / f"{scenario}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # a rerun reuses the saved generations (same settings) and reproduces the same scores
+    assert evaluate_command(config, {"checkpoint": str(tiny_dir), "data": "",
+                                     "out": str(out)}) == 0
+    again = json.loads((out / "metrics.json").read_text())
+    assert again["systems"] == systems
+    assert again["info"]["systems"]["trained"] == {"seconds": 0.0, "reused": True}
 
 
 def test_user_data_file(config, tmp_path):
@@ -94,3 +100,19 @@ def test_reports_from_hand_made_metrics(tmp_path):
     report = (tmp_path / "report.md").read_text()
     assert "| **sys_a** | all | 2 | 0.500 | – |" in report
     assert "| sys_a | none | 2 |" in report
+
+
+def test_bm25_answer_agrees_with_the_lexical_selector(config):
+    from gentool_jax.evaluate.parser import parse_output
+    from gentool_jax.evaluate.systems import bm25_answer
+    from gentool_jax.simulate.lexical_baseline import select, tool_scores
+
+    records = load_eval_records(config)
+    for threshold in (0.0, 1.0, 1e9):
+        for record in records:
+            parsed = parse_output(bm25_answer(record, threshold), [t["name"] for t in
+                                                                    record["tools"]])
+            assert parsed.valid
+            assert parsed.call["name"] == select(record, threshold) == parsed.ranking[0]
+            above = sum(score >= threshold for score in tool_scores(record))
+            assert parsed.ranking.index("generate_response") == above

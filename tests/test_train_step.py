@@ -35,7 +35,7 @@ def random_batch(rows: int, seed: int = 0) -> dict[str, np.ndarray]:
                 np.int32) * segment_ids, "segment_ids": segment_ids}
 
 
-def stage_config(batch_size=8, grad_accum=1, mesh=(8, 1, 1), lr=1e-2):
+def stage_config(batch_size=8, grad_accum=1, mesh=(1, 1, 1), lr=1e-2):
     config = base_config.get_config()
     config.model.lora.rank = 4
     config.train.stages = ("stage1",)
@@ -46,10 +46,11 @@ def stage_config(batch_size=8, grad_accum=1, mesh=(8, 1, 1), lr=1e-2):
     return config
 
 
-def build(model_dir, tmp_path, **kwargs):
+def build(model_dir, tmp_path, devices=1, **kwargs):
+    """A stage-1 state on the first `devices` devices (one is fastest on a 2-core CPU)."""
     config = stage_config(**kwargs)
-    state = build_stage(config, "stage1", model_dir, tmp_path, make_mesh(config.mesh), seed=0)
-    return config, state
+    mesh = make_mesh(config.mesh, jax.devices()[:devices])
+    return config, build_stage(config, "stage1", model_dir, tmp_path, mesh, seed=0)
 
 
 def run_step(state, batch, step=0):
@@ -90,7 +91,7 @@ def test_gradient_accumulation_equals_one_big_batch(model_dir, tmp_path):
     batch = random_batch(8, seed=3)
     results = []
     for grad_accum in (1, 4):
-        _, state = build(model_dir, tmp_path, grad_accum=grad_accum, mesh=(2, 1, 4))
+        _, state = build(model_dir, tmp_path, grad_accum=grad_accum)
         metrics = run_step(state, batch)
         results.append((float(metrics["loss"]), float(metrics["target_tokens"]),
                         jax.tree.map(np.asarray, state.lora)))
@@ -141,7 +142,7 @@ def sharded_loss_and_grads(model_dir, devices, mesh_shape, batch):
 def test_same_loss_and_gradients_on_one_and_eight_devices(model_dir):
     batch = random_batch(8, seed=5)
     loss1, grads1 = sharded_loss_and_grads(model_dir, jax.devices()[:1], (1, 1, 1), batch)
-    for mesh_shape in ((1, 2, 4), (2, 2, 2)):
+    for mesh_shape in ((1, 2, 4),):  # (2, 2, 2) runs across two processes below
         loss8, grads8 = sharded_loss_and_grads(model_dir, jax.devices(), mesh_shape, batch)
         np.testing.assert_allclose(loss8, loss1, rtol=1e-6)
         assert set(grads8) == set(grads1)

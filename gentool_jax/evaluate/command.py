@@ -17,7 +17,7 @@ from gentool_jax.errors import GentoolError
 from gentool_jax.evaluate.metrics import compute_metrics
 from gentool_jax.evaluate.parser import parse_output
 from gentool_jax.evaluate.report import write_reports
-from gentool_jax.evaluate.systems import SystemRun, run_bm25, run_model
+from gentool_jax.evaluate.systems import Generation, SystemRun, run_bm25, run_model
 from gentool_jax.simulate.records import Record, read_records
 
 BASELINES = ("bm25", "base_model")
@@ -112,8 +112,43 @@ def _load_trained(config: Any, checkpoint: str, mesh: Any):
     return model, load_tokenizer(model_dir)
 
 
+def _fingerprint(config: Any, system: str, checkpoint: str | None) -> str:
+    """What a model system's generations depend on; saved generations with the same value are
+    reused, so rerunning an interrupted pipeline does not sample again."""
+    parts: dict[str, Any] = {
+        "system": system, "model": str(config.model.name), "dtype": str(config.model.dtype),
+        "param_dtype": str(config.model.param_dtype), "sample": config.sample.to_dict(),
+        "tool_style": str(config.data.tool_style), "seed": int(config.seed),
+    }
+    if system == TRAINED:
+        roots = [Path(checkpoint)] if checkpoint else [
+            Path(config.workdir) / str(stage) for stage in config.train.stages]
+        files = [p for root in roots if root.exists() for p in root.rglob("*") if p.is_file()]
+        parts["checkpoint"] = [checkpoint, max((p.stat().st_mtime_ns for p in files), default=0)]
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _saved_generations(out_dir: Path) -> dict[tuple[str, ...], Generation]:
+    """(system, fingerprint, scenario, record id) -> generation, from an earlier run's
+    generations.jsonl."""
+    path = out_dir / "generations.jsonl"
+    saved: dict[tuple[str, ...], Generation] = {}
+    if not path.is_file():
+        return saved
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            try:
+                row = json.loads(line)
+                key = (row["system"], row["fingerprint"], row["scenario"], row["id"])
+                saved[key] = Generation(
+                    row["text"], int(row["prompt_tokens"]), int(row["generated_tokens"]))
+            except (ValueError, KeyError, TypeError):
+                continue  # a line from another version or a torn write: sample again
+    return saved
+
+
 def _run_systems(config: Any, records: list[Record], systems: Sequence[str],
-                 checkpoint: str | None) -> list[SystemRun]:
+                 checkpoint: str | None, out_dir: Path) -> list[SystemRun]:
     from gentool_jax.parallel.mesh import make_mesh
 
     runs: list[SystemRun] = []
@@ -122,16 +157,26 @@ def _run_systems(config: Any, records: list[Record], systems: Sequence[str],
     model_systems = [s for s in systems if s != "bm25"]
     if not model_systems:
         return runs
+    saved = _saved_generations(out_dir)
     mesh = make_mesh(config.mesh)
     settings = dict(sample_config=config.sample, tool_style=str(config.data.tool_style),
                     seed=int(config.seed), mesh=mesh)
     for system in model_systems:
+        fingerprint = _fingerprint(config, system, checkpoint)
+        keys = [(system, fingerprint, record["scenario"], record["id"]) for record in records]
+        if all(key in saved for key in keys):
+            print(f"evaluate: reusing the saved generations of {system}")
+            runs.append(SystemRun(system, [saved[key] for key in keys], 0.0,
+                                  info={"reused": True}, fingerprint=fingerprint))
+            continue
         if system == "base_model":
             model, tokenizer = _load_base(config, mesh)
         else:
             model, tokenizer = _load_trained(config, checkpoint or "", mesh)
         print(f"evaluate: generating with {system} on {len(records)} records")
-        runs.append(run_model(system, model, tokenizer, records, **settings))
+        run = run_model(system, model, tokenizer, records, **settings)
+        run.fingerprint = fingerprint
+        runs.append(run)
         del model
         gc.collect()
     return runs
@@ -151,9 +196,9 @@ def evaluate_systems(config: Any, records: list[Record], *, out_dir: str | Path,
     if not names:
         raise GentoolError("nothing to evaluate: config.evaluate.baselines is empty and no "
                            "--checkpoint was given")
-    runs = _run_systems(config, records, names, checkpoint)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    runs = _run_systems(config, records, names, checkpoint, out_dir)
     metrics: dict[str, Any] = {}
     run_info: dict[str, Any] = {}
     tmp = out_dir / "generations.jsonl.tmp"
@@ -161,12 +206,13 @@ def evaluate_systems(config: Any, records: list[Record], *, out_dir: str | Path,
         for run in runs:
             parsed = [parse_output(g.text, [t["name"] for t in r["tools"]])
                       for g, r in zip(run.generations, records)]
-            metrics[run.name] = compute_metrics(records, parsed, has_ranking=run.has_ranking)
+            metrics[run.name] = compute_metrics(records, parsed)
             run_info[run.name] = {"seconds": round(run.seconds, 2), **run.info}
             for record, generation, output in zip(records, run.generations, parsed):
                 handle.write(json.dumps({
                     "id": record["id"], "system": run.name, "scenario": record["scenario"],
-                    "variant": record["variant"], "prompt_tokens": generation.prompt_tokens,
+                    "variant": record["variant"], "fingerprint": run.fingerprint,
+                    "prompt_tokens": generation.prompt_tokens,
                     "generated_tokens": generation.generated_tokens, "text": generation.text,
                     "parsed": output.to_dict(),
                 }, ensure_ascii=False) + "\n")

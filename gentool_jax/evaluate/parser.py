@@ -53,8 +53,9 @@ def parse_output(
         allowed = {str(name) for name in toolset_names} | {DEFAULT_TOOL}
     except TypeError:
         allowed = {DEFAULT_TOOL}
-    ranking = _parse_ranking(text, allowed, errors) if expect_ranking or _RANKING.search(
-        text) else None
+    ranking = None
+    if expect_ranking or _RANKING.search(text):
+        ranking = _parse_ranking(text, allowed, errors)
     call = _parse_call(text, allowed, errors)
     return ParsedOutput(ranking, call, not errors, errors)
 

@@ -33,8 +33,8 @@ class SystemRun:
     name: str
     generations: list[Generation]
     seconds: float
-    has_ranking: bool = True
     info: dict[str, Any] = dataclasses.field(default_factory=dict)
+    fingerprint: str = ""  # identifies the settings the generations came from (for reuse)
 
 
 def bm25_answer(record: Record, threshold: float) -> str:

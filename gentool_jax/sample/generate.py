@@ -65,7 +65,9 @@ def generate(model: nnx.Module, prompts: Sequence[Sequence[int]], *, max_new_tok
     graphdef, state = nnx.split(model)
     order = sorted(range(len(prompts)), key=lambda i: -len(prompts[i]))
     results: list[list[int]] = [[] for _ in prompts]
-    caches: dict[tuple[int, int], KVCache] = {}
+    # Prompts come longest first, so each cache shape is used by consecutive batches only:
+    # keep just the current one (a new shape frees the old buffer).
+    cache_shape, cache = None, None
     batches = range(0, len(order), batch_size)
     if progress:
         from tqdm.auto import tqdm
@@ -75,8 +77,8 @@ def generate(model: nnx.Module, prompts: Sequence[Sequence[int]], *, max_new_tok
         rows = order[start:start + batch_size]
         tokens, valid = _left_pad([prompts[i] for i in rows], batch_size, bucket, pad_id)
         shape = (batch_size, tokens.shape[1] + max_new_tokens)
-        cache = caches.pop(shape, None)
-        if cache is None:
+        if shape != cache_shape:
+            cache_shape, cache = shape, None
             cache = _new_cache(model, shape, mesh, batch_axes)
         tokens, valid = _place((tokens, valid), mesh, batch_axes)
         key = jax.random.fold_in(jax.random.key(seed), number)
@@ -84,7 +86,6 @@ def generate(model: nnx.Module, prompts: Sequence[Sequence[int]], *, max_new_tok
                                  settings=settings, max_new_tokens=max_new_tokens, pad_id=pad_id)
         cache, final = decode(graphdef, state, cache, state_0, key, stop_array,
                               settings=settings, pad_id=pad_id)
-        caches[shape] = cache
         output = np.asarray(jax.device_get(final.output))
         for row, index in enumerate(rows):
             results[index] = _until_stop(output[row], stops)

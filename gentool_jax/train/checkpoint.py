@@ -93,9 +93,6 @@ class StageCheckpoints:
         return self.manager.restore(step, args=ocp.args.Composite(
             lora=ocp.args.StandardRestore(_abstract(lora)))).lora
 
-    def wait(self) -> None:
-        self.manager.wait_until_finished()
-
     def close(self) -> None:
         self.manager.wait_until_finished()
         self.manager.close()

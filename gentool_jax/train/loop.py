@@ -9,7 +9,6 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from tqdm import tqdm
 
 from gentool_jax.data.pipeline import (
@@ -121,9 +120,3 @@ def run_stage(config: Any, stage: str, state: StageState, *, records_path: Path,
         write_done(stage_dir, summary)
     return summary
 
-
-def losses(stage_dir: Path) -> np.ndarray:
-    """The logged losses of a stage, by step (tests and reports)."""
-    from gentool_jax.train.metrics import read_metrics
-
-    return np.array([row["loss"] for row in read_metrics(stage_dir)])

@@ -72,8 +72,7 @@ def stage_init(config: Any, stage: str, workdir: Path) -> dict:
     return {"mode": str(config.train.stage2_init), "from": previous[0], "step": previous[1]}
 
 
-def _restore_previous(model: nnx.Module, config: Any, workdir: Path, previous: tuple[str, int],
-                      mesh: Mesh) -> None:
+def _restore_previous(model: nnx.Module, workdir: Path, previous: tuple[str, int]) -> None:
     """Load the previous stage's final adapters into `model`'s (already attached) adapters."""
     name, step = previous
     graphdef, lora, frozen = split_lora(model)
@@ -102,12 +101,11 @@ def build_stage(config: Any, stage: str, model_dir: Path, workdir: Path, mesh: M
     model = load_base(model_dir, config.model, mesh)
     base_params = count_params(nnx.state(model, nnx.Param))
     previous = previous_stage_adapters(config, stage, workdir)
-    init = {"mode": "fresh"}
+    init = stage_init(config, stage, workdir)
     rngs = nnx.Rngs(params=seed, dropout=seed)
     if previous is not None:
         apply_lora(model, config.model.lora, rngs)
-        _restore_previous(model, config, workdir, previous, mesh)
-        init = {"mode": init_mode, "from": previous[0], "step": previous[1]}
+        _restore_previous(model, workdir, previous)
         if init_mode == "merge":
             merge_lora(model)
             apply_lora(model, config.model.lora, nnx.Rngs(params=seed + 1, dropout=seed + 1))
