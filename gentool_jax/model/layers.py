@@ -76,7 +76,7 @@ class Attention(nnx.Module):
     def __call__(self, x, cos, sin, mask, cached_kv=None):
         """x `[B, T, D]`, mask `[B, T, S]`; `cached_kv` = (k, v, index) of this layer's cache.
 
-        Returns the output and this layer's keys/values (the updated cache slab if cached).
+        Returns the output and this layer's keys/values (its updated cache slab if cached).
         """
         b, t, _ = x.shape
         q = self.q_proj(x).reshape(b, t, self.num_heads, self.head_dim)

@@ -91,11 +91,12 @@ class Llama(nnx.Module):
             for block in self.layers:
                 x = run(block, x, cos, sin, mask)
             return self.final_norm(x), None
-        k_all, v_all = cache.k, cache.v
+        keys, values = [], []
         for i, block in enumerate(self.layers):
-            x, (k, v) = block(x, cos, sin, mask, (k_all[i], v_all[i], cache.index))
-            k_all, v_all = k_all.at[i].set(k), v_all.at[i].set(v)
-        cache = KVCache(k=k_all, v=v_all, segment_ids=cache_segments,
+            x, (k, v) = block(x, cos, sin, mask, (cache.k[i], cache.v[i], cache.index))
+            keys.append(k)
+            values.append(v)
+        cache = KVCache(k=tuple(keys), v=tuple(values), segment_ids=cache_segments,
                         index=cache.index + tokens.shape[1])
         return self.final_norm(x), cache
 
