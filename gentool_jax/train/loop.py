@@ -19,7 +19,7 @@ from gentool_jax.data.pipeline import (
 )
 from gentool_jax.errors import TrainingDivergedError
 from gentool_jax.train.checkpoint import StageCheckpoints, check_compatible, write_done
-from gentool_jax.train.metrics import MetricsWriter, model_flops_utilization
+from gentool_jax.train.metrics import MetricsWriter, model_flops_utilization, read_metrics
 from gentool_jax.train.setup import StageState
 
 
@@ -112,6 +112,9 @@ def run_stage(config: Any, stage: str, state: StageState, *, records_path: Path,
         bar.close()
         writer.close()
         checkpoints.close()
+    if start >= total_steps:  # crashed after the final save, before the DONE marker
+        logged = read_metrics(stage_dir)
+        loss = logged[-1]["loss"] if logged else loss
     summary = {"stage": stage, "step": total_steps, "final_loss": loss,
                "dropped_samples": int(iterator.dropped), "samples": int(iterator.samples),
                "trainable_params": state.trainable_params, "base_params": state.base_params,
