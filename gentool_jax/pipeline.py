@@ -74,8 +74,20 @@ def pipeline_command(config: ConfigDict, options: dict[str, str]) -> int:
     last_stage = workdir / config.train.stages[-1]
     evaluate_command(config, {"checkpoint": str(last_stage), "data": "", "out": ""})
 
-    _step(f"done: report in {workdir / 'eval' / 'report.md'}", started)
-    report = workdir / "eval" / "report.md"
-    if report.exists():
-        print(report.read_text())
+    _step("done", started)
+    print(_summary(workdir / "eval" / "metrics.json"))
+    print(f"full report: {workdir / 'eval' / 'report.md'}")
     return 0
+
+
+def _summary(metrics_path: Path) -> str:
+    """Tool-selection accuracy per system and scenario: the one line a user looks at first."""
+    systems = json.loads(metrics_path.read_text())["systems"]
+    scenarios = list(next(iter(systems.values())))
+    lines = ["tool-selection accuracy (all variants):",
+             f"  {'system':<12}" + "".join(f"{name:>26}" for name in scenarios)]
+    for system, per_scenario in systems.items():
+        values = (per_scenario[name]["all"].get("tsa") for name in scenarios)
+        lines.append(f"  {system:<12}" + "".join(
+            f"{'–' if value is None else f'{value:.3f}':>26}" for value in values))
+    return "\n".join(lines)

@@ -31,7 +31,9 @@ def smoke_run(tmp_path_factory):
 
 
 def test_pipeline_writes_every_result(smoke_run):
-    workdir, _ = smoke_run
+    workdir, first = smoke_run
+    summary = first.stdout[first.stdout.index("tool-selection accuracy"):]
+    assert all(system in summary for system in ("bm25", "base_model", "trained"))
     resolved = json.loads((workdir / "config.json").read_text())
     assert resolved["model"]["name"] == "tiny-random"
     for name in ("metrics.json", "report.md", "generations.jsonl"):
