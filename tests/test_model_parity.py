@@ -10,7 +10,8 @@ import transformers
 from gentool_jax.model.config import ModelConfig
 from gentool_jax.model.loading import load_model
 
-SEQ = 256
+# Longer than layers.ATTENTION_QUERY_CHUNK, so the query-blocked attention path is compared too.
+SEQ = 512
 TOLERANCE = 1e-4
 LLAMA3_ROPE = {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
                "high_freq_factor": 4.0, "original_max_position_embeddings": 64,
