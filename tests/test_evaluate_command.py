@@ -65,6 +65,26 @@ def test_evaluate_writes_every_report_file(config, tmp_path):
     assert again["info"]["systems"]["trained"] == {"seconds": 0.0, "reused": True}
 
 
+def test_peft_adapter_directory_as_checkpoint(config, tmp_path):
+    from flax import nnx
+
+    from gentool_jax.model.export import collect_adapters, export_peft_adapter
+    from gentool_jax.model.loading import load_model
+    from gentool_jax.model.lora import apply_lora
+
+    tiny_dir = resolve_model(config.model)
+    model = load_model(tiny_dir)
+    apply_lora(model, config.model.lora, nnx.Rngs(params=0))  # B = 0: the base model's outputs
+    export_peft_adapter(collect_adapters(model), tmp_path / "adapter", base_model=str(tiny_dir))
+    config = config.copy_and_resolve_references()
+    config.evaluate.baselines = ("base_model",)
+    out = tmp_path / "eval"
+    assert evaluate_command(config, {"checkpoint": str(tmp_path / "adapter"), "data": "",
+                                     "out": str(out)}) == 0
+    systems = json.loads((out / "metrics.json").read_text())["systems"]
+    assert systems["trained"] == systems["base_model"]
+
+
 def test_user_data_file(config, tmp_path):
     source = Path(config.workdir) / "data" / "test_seen_query_unseen_tool.jsonl"
     user = tmp_path / "user.jsonl"

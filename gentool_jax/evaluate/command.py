@@ -89,20 +89,31 @@ def _load_base(config: Any, mesh: Any):
 
 
 def _load_trained(config: Any, checkpoint: str, mesh: Any):
-    """A training checkpoint (stage dir / step; "" = latest of the last stage) or a merged HF
-    export directory."""
+    """A training checkpoint (stage dir / step; "" = latest of the last stage), a merged HF
+    export directory, or a PEFT adapter directory (put on the configured base model)."""
     import jax.numpy as jnp
 
     from gentool_jax.model.loading import load_model
+    from gentool_jax.model.peft_import import is_peft_adapter, load_peft_adapter
     from gentool_jax.model.registry import load_tokenizer, resolve_model
 
     path = Path(checkpoint) if checkpoint else None
-    if path is not None and (path / "adapter_config.json").is_file():
-        raise GentoolError(f"--checkpoint={checkpoint} is a PEFT adapter; evaluate its merged "
-                           "export (<export>/merged) or the training stage directory instead")
+    dtypes = dict(dtype=jnp.dtype(config.model.dtype),
+                  param_dtype=jnp.dtype(config.model.param_dtype))
+    if path is not None and is_peft_adapter(path):
+        from flax import nnx
+
+        from gentool_jax.parallel.partition import shard_state
+
+        base_dir = resolve_model(config.model)
+        model = load_model(base_dir, mesh=mesh, **dtypes)
+        load_peft_adapter(model, path)
+        if mesh is not None:
+            nnx.update(model, shard_state(nnx.state(model), mesh))
+        model.eval()
+        return model, load_tokenizer(base_dir)
     if path is not None and (path / "config.json").is_file():
-        model = load_model(path, dtype=jnp.dtype(config.model.dtype),
-                           param_dtype=jnp.dtype(config.model.param_dtype), mesh=mesh)
+        model = load_model(path, mesh=mesh, **dtypes)
         tokenizer_dir = path if (path / "tokenizer_config.json").is_file() else resolve_model(
             config.model)
         return model, load_tokenizer(tokenizer_dir)
