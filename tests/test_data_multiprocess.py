@@ -5,15 +5,12 @@ array on a mesh spanning both processes, and the Orbax-saved iterator state (one
 process) resumes both processes exactly.
 """
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
+from jax_workers import free_port, run_workers
 from test_data_common import records_file, tiny_model_dir, tiny_tokenizer  # noqa: F401
 from test_data_pipeline import _configs
-from test_train_step import _free_port
 
 from gentool_jax.data import pipeline
 
@@ -66,17 +63,10 @@ def test_two_jax_processes_share_an_epoch_and_resume(records_file, tiny_model_di
     out = tmp_path / "tokens.npz"
     script = tmp_path / "worker.py"
     script.write_text(_WORKER.format(
-        tests=str(Path(__file__).parent), address=f"localhost:{_free_port()}",
+        tests=str(Path(__file__).parent), address=f"localhost:{free_port()}",
         model_dir=str(tiny_model_dir), records=str(records_file),
         checkpoints=str(tmp_path / "checkpoints"), out=str(out)))
-    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=4",
-           "JAX_PLATFORMS": "cpu"}
-    workers = [subprocess.Popen([sys.executable, str(script), str(i)], env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-               for i in range(2)]
-    outputs = [worker.communicate(timeout=240)[0] for worker in workers]
-    for worker, output in zip(workers, outputs):
-        assert worker.returncode == 0, output[-3000:]
+    run_workers(script)
     saved = np.load(out)
     np.testing.assert_array_equal(saved["again"], saved["rest"])
     # The global rows are process 0's local rows, then process 1's: the same rows a pipeline

@@ -167,32 +167,16 @@ if jax.process_index() == 0:
 """
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("localhost", 0))
-        return sock.getsockname()[1]
-
-
 def test_two_processes_with_jax_distributed_match_one_device(model_dir, tmp_path):
-    import os
-    import subprocess
-    import sys
     from pathlib import Path
+
+    from jax_workers import free_port, run_workers
 
     out = tmp_path / "grads.npz"
     script = tmp_path / "worker.py"
     script.write_text(_WORKER.format(tests=str(Path(__file__).parent), model_dir=str(model_dir),
-                                     address=f"localhost:{_free_port()}", out=str(out)))
-    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=4",
-           "JAX_PLATFORMS": "cpu"}
-    workers = [subprocess.Popen([sys.executable, str(script), str(i)], env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-               for i in range(2)]
-    outputs = [worker.communicate(timeout=240)[0] for worker in workers]
-    for worker, output in zip(workers, outputs):
-        assert worker.returncode == 0, output[-3000:]
+                                     address=f"localhost:{free_port()}", out=str(out)))
+    run_workers(script)
     saved = np.load(out)
     loss1, grads1 = sharded_loss_and_grads(model_dir, jax.devices()[:1], (1, 1, 1),
                                            random_batch(8, 5))
