@@ -18,8 +18,8 @@ def test_blocked_attention_matches_one_block():
     rng = np.random.default_rng(0)
     b, t, kv_heads, groups, dim = 2, 64, 2, 3, 8
     q = jnp.asarray(rng.normal(size=(b, t, kv_heads, groups, dim)), jnp.float32)
-    k = jnp.asarray(rng.normal(size=(b, kv_heads, t, dim)), jnp.float32)
-    v = jnp.asarray(rng.normal(size=(b, kv_heads, t, dim)), jnp.float32)
+    k = jnp.asarray(rng.normal(size=(b, t, kv_heads, dim)), jnp.float32)
+    v = jnp.asarray(rng.normal(size=(b, t, kv_heads, dim)), jnp.float32)
     # Row 0: two packed samples and trailing padding; row 1: one sample.
     segment_ids = np.ones((b, t), np.int32)
     segment_ids[0, 20:50], segment_ids[0, 50:] = 2, 0
@@ -38,7 +38,7 @@ def test_blocked_attention_matches_one_block():
 
 def test_uneven_length_falls_back_to_one_block():
     q = jnp.ones((1, 10, 1, 1, 4))
-    k = v = jnp.ones((1, 1, 10, 4))
+    k = v = jnp.ones((1, 10, 1, 4))
     mask = jnp.asarray(np.tril(np.ones((10, 10), bool))[None])
     np.testing.assert_allclose(attend(q, k, v, mask, query_chunk=4),
                                attend(q, k, v, mask, query_chunk=10))

@@ -4,8 +4,7 @@ Slots are absolute indices into the cache, not token positions: a left-padded pr
 slots [0, T) with its pads marked 0 in `segment_ids`, and each decode step writes at `index`.
 Positions (for RoPE) are passed separately by the caller, so padding never shifts them.
 Each layer has its own buffer (a tuple, not one stacked array): writing a decode step into one
-layer then updates that buffer in place instead of copying every layer's cache. Heads come
-before slots because that is the layout attention reads (no per-step transpose of the cache).
+layer then updates that buffer in place instead of copying every layer's cache.
 """
 
 from __future__ import annotations
@@ -21,20 +20,20 @@ from gentool_jax.model.config import ModelConfig
 @jax.tree_util.register_dataclass
 @dataclasses.dataclass(frozen=True)
 class KVCache:
-    k: tuple[jax.Array, ...]  # per layer [batch, kv_heads, slots, head_dim]
-    v: tuple[jax.Array, ...]  # per layer [batch, kv_heads, slots, head_dim]
+    k: tuple[jax.Array, ...]  # per layer [batch, slots, kv_heads, head_dim]
+    v: tuple[jax.Array, ...]  # per layer [batch, slots, kv_heads, head_dim]
     segment_ids: jax.Array  # [batch, slots] int32; 0 = empty slot or padding
     index: jax.Array  # int32 scalar: the next slot to write
 
     @property
     def max_len(self) -> int:
-        return self.k[0].shape[2]
+        return self.k[0].shape[1]
 
 
 def init_cache(config: ModelConfig, batch: int, max_len: int,
                dtype: jnp.dtype = jnp.float32) -> KVCache:
     """An empty cache with room for `max_len` tokens per row."""
-    shape = (batch, config.num_kv_heads, max_len, config.head_dim)
+    shape = (batch, max_len, config.num_kv_heads, config.head_dim)
     return KVCache(
         k=tuple(jnp.zeros(shape, dtype) for _ in range(config.num_layers)),
         v=tuple(jnp.zeros(shape, dtype) for _ in range(config.num_layers)),

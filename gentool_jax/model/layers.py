@@ -65,12 +65,12 @@ ATTENTION_QUERY_CHUNK = 256
 
 
 def _attend_block(q, k, v, mask):
-    """Queries `[B, c, K, G, D]` over keys/values `[B, K, S, D]`, mask `[B, c, S]`."""
-    scores = jnp.einsum("btkgd,bksd->bkgts", q, k,
+    """Softmax attention of queries `[B, c, K, G, D]` over all keys, mask `[B, c, S]`."""
+    scores = jnp.einsum("btkgd,bskd->bkgts", q, k,
                         preferred_element_type=jnp.float32) / math.sqrt(q.shape[-1])
     scores = jnp.where(mask[:, None, None, :, :], scores, _MASKED)
     probs = jax.nn.softmax(scores, axis=-1).astype(q.dtype)
-    return jnp.einsum("bkgts,bksd->btkgd", probs, v)
+    return jnp.einsum("bkgts,bskd->btkgd", probs, v)
 
 
 def attend(q, k, v, mask, *, query_chunk: int):
@@ -115,13 +115,10 @@ class Attention(nnx.Module):
         k = self.k_proj(x).reshape(b, t, self.num_kv_heads, self.head_dim)
         v = self.v_proj(x).reshape(b, t, self.num_kv_heads, self.head_dim)
         q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
-        # Keys and values live as [B, kv_heads, S, head_dim], the layout the attention matmuls
-        # read: a decode step then does not transpose every layer's whole cache.
-        k, v = k.transpose(0, 2, 1, 3), v.transpose(0, 2, 1, 3)
         if cached_kv is not None:
             k_cache, v_cache, index = cached_kv
-            k = jax.lax.dynamic_update_slice(k_cache, k.astype(k_cache.dtype), (0, 0, index, 0))
-            v = jax.lax.dynamic_update_slice(v_cache, v.astype(v_cache.dtype), (0, 0, index, 0))
+            k = jax.lax.dynamic_update_slice(k_cache, k.astype(k_cache.dtype), (0, index, 0, 0))
+            v = jax.lax.dynamic_update_slice(v_cache, v.astype(v_cache.dtype), (0, index, 0, 0))
         # Grouped-query attention without repeating K/V: each kv head serves a group of queries.
         groups = self.num_heads // self.num_kv_heads
         q = q.reshape(b, t, self.num_kv_heads, groups, self.head_dim)
