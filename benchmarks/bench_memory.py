@@ -16,31 +16,17 @@ import resource
 import time
 
 import numpy as np
-from bench_train import SHAPE, make_batch
+from bench_train import lora_training_state, make_batch
 
 
 def build_step(remat: str, rows: int, length: int):
     """(compiled step, its arguments) for the benchmark shape."""
     import jax
     import jax.numpy as jnp
-    from flax import nnx
-    from ml_collections import ConfigDict
 
-    from gentool_jax.model.config import ModelConfig
-    from gentool_jax.model.llama import Llama
-    from gentool_jax.model.lora import apply_lora, split_lora
-    from gentool_jax.train.optimizer import make_optimizer
     from gentool_jax.train.step import make_train_step
 
-    model = Llama(ModelConfig(**SHAPE), remat=remat, rngs=nnx.Rngs(0))
-    apply_lora(model, ConfigDict(dict(rank=8, alpha=16.0, dropout=0.0,
-                                      targets=r".*(q_proj|v_proj)$", param_dtype="float32")),
-               nnx.Rngs(params=1))
-    graphdef, lora, frozen = split_lora(model)
-    train = ConfigDict(dict(schedule="constant", b1=0.9, b2=0.999, weight_decay=0.0,
-                            clip_norm=1.0))
-    optimizer = make_optimizer(train, ConfigDict(dict(steps=100, warmup_steps=0, lr=1e-4)))
-    opt_state = optimizer.init(lora)
+    graphdef, lora, frozen, optimizer, opt_state = lora_training_state(remat)
     step = jax.jit(make_train_step(graphdef, optimizer, grad_accum=1, dropout_seed=0),
                    donate_argnums=(0, 1))
     batch = {key: jnp.asarray(value) for key, value in make_batch(rows, length).items()}

@@ -34,30 +34,39 @@ def make_batch(rows: int, length: int, targets: int = TARGET_TOKENS) -> dict[str
             "segment_ids": np.ones_like(tokens)}
 
 
-def jax_step(batch: dict[str, np.ndarray], loss_chunk: int = 64) -> Callable[[], None]:
-    """One call = one optimizer step of our jitted train step on one device."""
-    import jax
+def lora_training_state(remat: str = "none"):
+    """(graphdef, adapters, frozen weights, optimizer, optimizer state) of the benchmark model:
+    random SmolLM2-shaped weights, LoRA r=8 on q/v, AdamW at a constant rate."""
     from flax import nnx
     from ml_collections import ConfigDict
 
     from gentool_jax.model.config import ModelConfig
     from gentool_jax.model.llama import Llama
     from gentool_jax.model.lora import apply_lora, split_lora
-    from gentool_jax.parallel.mesh import make_mesh
-    from gentool_jax.parallel.partition import batch_sharding, state_shardings
     from gentool_jax.train.optimizer import make_optimizer
-    from gentool_jax.train.step import compile_train_step, make_train_step
 
-    model = Llama(ModelConfig(**SHAPE), rngs=nnx.Rngs(0))
+    model = Llama(ModelConfig(**SHAPE), remat=remat, rngs=nnx.Rngs(0))
     apply_lora(model, ConfigDict(dict(rank=RANK, alpha=ALPHA, dropout=0.0,
                                       targets=r".*(q_proj|v_proj)$", param_dtype="float32")),
                nnx.Rngs(params=1))
     graphdef, lora, frozen = split_lora(model)
-    mesh = make_mesh(ConfigDict(dict(data=1, fsdp=1, tensor=1)), jax.devices()[:1])
     train = ConfigDict(dict(schedule="constant", b1=0.9, b2=0.999, weight_decay=0.0,
                             clip_norm=1.0))
     optimizer = make_optimizer(train, ConfigDict(dict(steps=100, warmup_steps=0, lr=1e-4)))
-    opt_state = optimizer.init(lora)
+    return graphdef, lora, frozen, optimizer, optimizer.init(lora)
+
+
+def jax_step(batch: dict[str, np.ndarray], loss_chunk: int = 64) -> Callable[[], None]:
+    """One call = one optimizer step of our jitted train step on one device."""
+    import jax
+    from ml_collections import ConfigDict
+
+    from gentool_jax.parallel.mesh import make_mesh
+    from gentool_jax.parallel.partition import batch_sharding, state_shardings
+    from gentool_jax.train.step import compile_train_step, make_train_step
+
+    graphdef, lora, frozen, optimizer, opt_state = lora_training_state()
+    mesh = make_mesh(ConfigDict(dict(data=1, fsdp=1, tensor=1)), jax.devices()[:1])
     step_fn = compile_train_step(
         make_train_step(graphdef, optimizer, grad_accum=1, dropout_seed=0,
                         loss_chunk=loss_chunk),

@@ -101,15 +101,12 @@ def _load_trained(config: Any, checkpoint: str, mesh: Any):
     dtypes = dict(dtype=jnp.dtype(config.model.dtype),
                   param_dtype=jnp.dtype(config.model.param_dtype))
     if path is not None and is_peft_adapter(path):
-        from flax import nnx
-
-        from gentool_jax.parallel.partition import shard_state
+        from gentool_jax.parallel.partition import place_model
 
         base_dir = resolve_model(config.model)
         model = load_model(base_dir, mesh=mesh, **dtypes)
         load_peft_adapter(model, path)
-        if mesh is not None:
-            nnx.update(model, shard_state(nnx.state(model), mesh))
+        place_model(model, mesh)
         model.eval()
         return model, load_tokenizer(base_dir)
     if path is not None and (path / "config.json").is_file():

@@ -66,6 +66,13 @@ def shard_state(state: nnx.State, mesh: Mesh) -> nnx.State:
     return jax.device_put(state, state_shardings(state, mesh))
 
 
+def place_model(model: nnx.Module, mesh: Mesh | None) -> None:
+    """Lay a model out on `mesh` in place: adapters attached or restored on one device join
+    the already-sharded base weights. No-op without a mesh."""
+    if mesh is not None:
+        nnx.update(model, shard_state(nnx.state(model), mesh))
+
+
 def batch_sharding(mesh: Mesh) -> NamedSharding:
     """Batches split their rows over every data-parallel axis; sequence stays whole."""
     return NamedSharding(mesh, P(("data", "fsdp"), None))

@@ -15,7 +15,7 @@ from flax import nnx
 from gentool_jax.errors import CheckpointError, GentoolError
 from gentool_jax.model.export import collect_adapters, combine, export_merged, export_peft_adapter
 from gentool_jax.model.lora import apply_lora, iter_linears, merge_lora, split_lora
-from gentool_jax.parallel.partition import shard_state
+from gentool_jax.parallel.partition import place_model
 from gentool_jax.train.checkpoint import StageCheckpoints, model_fingerprint, read_done
 
 
@@ -91,9 +91,7 @@ def load_trained_model(config: Any, checkpoint: str = "", mesh: Any = None):
             raise CheckpointError(f"{target} builds on {stage}, but {workdir / stage} is not "
                                   "finished")
         _restore(model, workdir / stage / "checkpoints", int(done["step"]), fingerprint)
-    if mesh is not None:
-        # Adapters are created and restored on one device; lay them out beside the base.
-        nnx.update(model, shard_state(nnx.state(model), mesh))
+    place_model(model, mesh)
     model.eval()
     return model, merged, model_dir
 

@@ -66,7 +66,10 @@ def previous_stage_adapters(config: Any, stage: str, workdir: Path) -> tuple[str
 
 def stage_init(config: Any, stage: str, workdir: Path) -> dict:
     """Where a stage's adapters start: recorded in its checkpoints, checked on resume."""
-    previous = previous_stage_adapters(config, stage, workdir)
+    return _init_record(config, previous_stage_adapters(config, stage, workdir))
+
+
+def _init_record(config: Any, previous: tuple[str, int] | None) -> dict:
     if previous is None:
         return {"mode": "fresh"}
     return {"mode": str(config.train.stage2_init), "from": previous[0], "step": previous[1]}
@@ -101,7 +104,7 @@ def build_stage(config: Any, stage: str, model_dir: Path, workdir: Path, mesh: M
     model = load_base(model_dir, config.model, mesh)
     base_params = count_params(nnx.state(model, nnx.Param))
     previous = previous_stage_adapters(config, stage, workdir)
-    init = stage_init(config, stage, workdir)
+    init = _init_record(config, previous)
     rngs = nnx.Rngs(params=seed, dropout=seed)
     if previous is not None:
         apply_lora(model, config.model.lora, rngs)
