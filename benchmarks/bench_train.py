@@ -31,7 +31,7 @@ def make_batch(rows: int, length: int, targets: int = TARGET_TOKENS) -> dict[str
     mask[:, max(length - targets - 1, 0):length - 1] = 1.0
     return {"tokens": tokens, "targets": np.roll(tokens, -1, axis=1), "loss_mask": mask,
             "positions": np.broadcast_to(np.arange(length, dtype=np.int32), tokens.shape).copy(),
-            "segment_ids": np.ones_like(tokens)}
+            "segment_ids": np.ones_like(tokens), "turn_ids": np.zeros_like(tokens)}
 
 
 def lora_training_state(remat: str = "none"):

@@ -3,12 +3,16 @@
 Every row has exactly `max_len` tokens so the train step compiles once per stage. Packing puts
 several samples in a row (first fit); `segment_ids` and `positions` let the model keep attention
 and RoPE inside each sample, so a packed row trains exactly like its samples one by one.
+A `SharedSegment` holds a shared prompt prefix once and then several turns (DESIGN §3):
+`turn_ids` (0 = prefix) keep each turn to the prefix and itself, and each turn's positions
+continue from the prefix end, so it also trains exactly like its samples one by one.
 A sample longer than `max_len` is dropped and counted, never truncated: a truncated target
 would teach the model to stop mid-answer or never see the end-of-turn token.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,36 +22,61 @@ import numpy as np
 from gentool_jax.data.render import EncodedExample
 from gentool_jax.errors import GentoolError
 
-BATCH_KEYS = ("tokens", "targets", "loss_mask", "positions", "segment_ids")
+BATCH_KEYS = ("tokens", "targets", "loss_mask", "positions", "segment_ids", "turn_ids")
 
 
-def make_batch(rows: Sequence[Sequence[EncodedExample]], max_len: int) -> dict[str, np.ndarray]:
+@dataclasses.dataclass(frozen=True)
+class SharedSegment:
+    """A shared prompt prefix (no loss) followed by turns: each turn is a sample's tokens after
+    the prefix, with its loss mask. The prefix ends before every sample's first target token,
+    so the prefix itself predicts nothing that is trained."""
+
+    prefix: np.ndarray  # int32 [prefix_len]
+    turns: tuple[EncodedExample, ...]
+
+    def __len__(self) -> int:
+        return len(self.prefix) + sum(len(turn) for turn in self.turns)
+
+
+def _write_turn(batch: dict[str, np.ndarray], r: int, start: int, turn: EncodedExample,
+                segment: int, turn_id: int, first_position: int) -> int:
+    end = start + len(turn)
+    batch["tokens"][r, start:end] = turn.tokens
+    batch["targets"][r, start:end - 1] = turn.tokens[1:]
+    batch["loss_mask"][r, start:end - 1] = turn.loss_mask[1:]
+    batch["positions"][r, start:end] = first_position + np.arange(len(turn), dtype=np.int32)
+    batch["segment_ids"][r, start:end] = segment
+    batch["turn_ids"][r, start:end] = turn_id
+    return end
+
+
+def make_batch(rows: Sequence[Sequence[EncodedExample | SharedSegment]], max_len: int
+               ) -> dict[str, np.ndarray]:
     """Lay out rows of samples as `[len(rows), max_len]` arrays (the train-step contract).
 
     `targets[t]` is the next token within the same sample and `loss_mask[t]` says whether that
     next token is an assistant target; the last position of a sample predicts nothing.
     """
     shape = (len(rows), max_len)
-    batch = {
-        "tokens": np.zeros(shape, np.int32),
-        "targets": np.zeros(shape, np.int32),
-        "loss_mask": np.zeros(shape, np.float32),
-        "positions": np.zeros(shape, np.int32),
-        "segment_ids": np.zeros(shape, np.int32),
-    }
-    for r, samples in enumerate(rows):
+    batch = {key: np.zeros(shape, np.float32 if key == "loss_mask" else np.int32)
+             for key in BATCH_KEYS}
+    for r, items in enumerate(rows):
+        total = sum(len(item) for item in items)
+        if total > max_len:
+            raise ValueError(f"row {r} holds {total} tokens > max_len {max_len}")
         start = 0
-        for segment, example in enumerate(samples, start=1):
-            length = len(example)
-            end = start + length
-            if end > max_len:
-                raise ValueError(f"row {r} holds {end} tokens > max_len {max_len}")
-            batch["tokens"][r, start:end] = example.tokens
-            batch["targets"][r, start:end - 1] = example.tokens[1:]
-            batch["loss_mask"][r, start:end - 1] = example.loss_mask[1:]
-            batch["positions"][r, start:end] = np.arange(length, dtype=np.int32)
-            batch["segment_ids"][r, start:end] = segment
-            start = end
+        for segment, item in enumerate(items, start=1):
+            if isinstance(item, EncodedExample):
+                start = _write_turn(batch, r, start, item, segment, 0, 0)
+                continue
+            if len(item.prefix):
+                prefix = EncodedExample(item.prefix, np.zeros(len(item.prefix), bool))
+                start = _write_turn(batch, r, start, prefix, segment, 0, 0)
+                # The prefix's last token would predict the first turn's first token; which
+                # turn is ambiguous and it is never a target, so it predicts nothing.
+                batch["targets"][r, start - 1] = 0
+            for turn_id, turn in enumerate(item.turns, start=1):
+                start = _write_turn(batch, r, start, turn, segment, turn_id, len(item.prefix))
     return batch
 
 

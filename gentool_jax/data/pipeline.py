@@ -10,6 +10,8 @@ Order of operations, and why:
    worker layout or restart point;
 5. pad or pack into process-local rows (`batch_size // process_count`), dropping and counting
    samples longer than `max_len`.
+With `data.share_prefix` the unit of steps 2-5 is a group of records with the same toolset,
+laid out as one shared prefix and a turn per record (`data/shared_prefix.py`).
 
 Every step is a deterministic function of (seed, index), so the iterator's state is a few
 integers: `get_state()`/`set_state()` and Orbax (`grain.checkpoint`) resume exactly.
@@ -28,6 +30,12 @@ import numpy as np
 
 from gentool_jax.data.batches import BATCH_KEYS, BatchIterator, BatchIterDataset
 from gentool_jax.data.render import EncodedExample, encode_example, shuffle_tools
+from gentool_jax.data.shared_prefix import (
+    GroupEncoder,
+    GroupSource,
+    SharedPrefixBatchDataset,
+    group_by_toolset,
+)
 from gentool_jax.data.sources import load_records
 from gentool_jax.errors import GentoolError
 
@@ -92,10 +100,17 @@ def make_dataset(
         raise GentoolError("the training split has no records for this stage's variants")
     rows = local_rows(int(stage_config.batch_size), process_count)
     seed = int(seed) % 2**32
-    encoder = Encoder(tokenizer, str(data_config.tool_style),
-                      bool(stage_config.include_ranking), bool(stage_config.include_call),
-                      bool(data_config.shuffle_tools))
-    ds = grain.MapDataset.source(records).shuffle(seed=seed).repeat(None)
+    share_prefix = bool(data_config.share_prefix)
+    if share_prefix and not bool(data_config.pack):
+        raise GentoolError("data.share_prefix=True needs data.pack=True (a shared prefix is "
+                           "followed by several samples in one row)")
+    options = (tokenizer, str(data_config.tool_style), bool(stage_config.include_ranking),
+               bool(stage_config.include_call), bool(data_config.shuffle_tools))
+    if share_prefix:
+        source, encoder = GroupSource(records, group_by_toolset(records)), GroupEncoder(*options)
+    else:
+        source, encoder = records, Encoder(*options)
+    ds = grain.MapDataset.source(source).shuffle(seed=seed).repeat(None)
     ds = ds[process_index::process_count].random_map(encoder, seed=seed)
     buffer = max(1, int(data_config.prefetch)) * rows
     workers = int(data_config.num_workers)
@@ -106,6 +121,9 @@ def make_dataset(
             num_workers=workers, per_worker_buffer_size=max(1, buffer // workers)))
     else:
         it = ds.to_iter_dataset(grain.ReadOptions(num_threads=2, prefetch_buffer_size=buffer))
+    if share_prefix:
+        return SharedPrefixBatchDataset(it, rows=rows, max_len=int(data_config.max_len),
+                                        epoch_samples=len(records))
     return BatchIterDataset(it, rows=rows, max_len=int(data_config.max_len),
                             pack=bool(data_config.pack), epoch_size=len(records))
 

@@ -54,8 +54,10 @@ class Llama(nnx.Module):
         self.inv_freq = tuple(float(f) for f in inverse_frequencies(
             config.head_dim, config.rope_theta, config.rope_scaling))
 
-    def _mask(self, segment_ids: jax.Array, cache: KVCache | None):
-        """`[B, T, S]`: same nonzero segment, earlier-or-same slot, inside the sliding window."""
+    def _mask(self, segment_ids: jax.Array, turn_ids: jax.Array | None, cache: KVCache | None):
+        """`[B, T, S]`: same nonzero segment, earlier-or-same slot, inside the sliding window,
+        and (with `turn_ids`) a key in the segment's shared prefix (turn 0) or the query's own
+        turn."""
         t = segment_ids.shape[1]
         if cache is None:
             q_slot = jnp.arange(t)
@@ -66,23 +68,32 @@ class Llama(nnx.Module):
             k_seg = jax.lax.dynamic_update_slice(cache.segment_ids, segment_ids, (0, cache.index))
         mask = (k_slot[None, :] <= q_slot[:, None])[None]
         mask = mask & (segment_ids[:, :, None] == k_seg[:, None, :]) & (k_seg[:, None, :] != 0)
+        if turn_ids is not None:
+            k_turn = turn_ids[:, None, :]
+            mask = mask & ((k_turn == 0) | (k_turn == turn_ids[:, :, None]))
         window = self.config.sliding_window
         if window is not None:
             mask = mask & (q_slot[:, None] - k_slot[None, :] < window)[None]
         return mask, k_seg
 
     def hidden(self, tokens: jax.Array, positions: jax.Array, *,
-               segment_ids: jax.Array | None = None,
+               segment_ids: jax.Array | None = None, turn_ids: jax.Array | None = None,
                cache: KVCache | None = None) -> tuple[jax.Array, KVCache | None]:
         """Final-normed hidden states `[B, T, D]` and the cache with the T new tokens written.
 
         segment_ids: 0 = padding; tokens with equal nonzero ids attend to each other causally.
+        turn_ids (shared-prefix rows, no cache): 0 = the segment's shared prefix, k > 0 = its
+        k-th turn, which sees the prefix and itself but no other turn.
         With a cache, tokens go to slots [index, index + T) and see every valid earlier slot.
         """
         if segment_ids is None:
             segment_ids = jnp.ones(tokens.shape, jnp.int32)
         segment_ids = segment_ids.astype(jnp.int32)
-        mask, cache_segments = self._mask(segment_ids, cache)
+        if turn_ids is not None:
+            if cache is not None:
+                raise ValueError("turn_ids are for training rows; the cache path takes none")
+            turn_ids = turn_ids.astype(jnp.int32)
+        mask, cache_segments = self._mask(segment_ids, turn_ids, cache)
         cos, sin = rope_tables(positions, self.inv_freq)
         x = self.embed(tokens).astype(self.dtype)
         if cache is None:
@@ -114,7 +125,8 @@ class Llama(nnx.Module):
         return logits
 
     def __call__(self, tokens: jax.Array, positions: jax.Array, *,
-                 segment_ids: jax.Array | None = None,
+                 segment_ids: jax.Array | None = None, turn_ids: jax.Array | None = None,
                  cache: KVCache | None = None) -> tuple[jax.Array, KVCache | None]:
-        hidden, cache = self.hidden(tokens, positions, segment_ids=segment_ids, cache=cache)
+        hidden, cache = self.hidden(tokens, positions, segment_ids=segment_ids,
+                                    turn_ids=turn_ids, cache=cache)
         return self.logits(hidden), cache

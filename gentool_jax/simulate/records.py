@@ -98,6 +98,12 @@ def _validate_tool(tool: Any, where: str) -> None:
         raise ValueError(f"{where}.returns must be an object")
 
 
+def toolset_key(record: Record) -> str:
+    """Identifies a record's toolset in presentation order: records with equal keys render
+    the same prompt up to the user turn, so they can share one prefix (DESIGN §3)."""
+    return json.dumps(record["tools"], sort_keys=True, ensure_ascii=False)
+
+
 def read_records(path: str | Path, *, validate: bool = True) -> Iterator[Record]:
     """Yield the records of a JSONL file; a bad line raises RecordError(path, line, reason)."""
     path = Path(path)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from gentool_jax.simulate.records import Record
+from gentool_jax.simulate.records import Record, toolset_key
 from gentool_jax.simulate.similarity import tokenize
 
 
@@ -19,6 +19,15 @@ def distinct_2(texts: list[str]) -> float:
     return round(len(seen) / total, 4) if total else 0.0
 
 
+def toolset_groups(records: list[Record]) -> dict:
+    """How many records share each toolset (one shared prefix each), as a size histogram."""
+    sizes = Counter(Counter(toolset_key(record) for record in records).values())
+    groups = sum(sizes.values())
+    return {"groups": groups,
+            "mean_size": round(len(records) / groups, 3) if groups else 0.0,
+            "size_histogram": {str(size): count for size, count in sorted(sizes.items())}}
+
+
 def compute_stats(splits: dict[str, list[Record]]) -> dict:
     """Counts per split / variant / domain, distinct tools and queries, diversity ratios."""
     per_split = {}
@@ -28,7 +37,7 @@ def compute_stats(splits: dict[str, list[Record]]) -> dict:
     domains: Counter = Counter()
     for split, records in splits.items():
         variants = Counter(record["variant"] for record in records)
-        per_split[split] = {"records": len(records),
+        per_split[split] = {"records": len(records), "toolset_groups": toolset_groups(records),
                             "queries": len({r["meta"].get("query_id", r["query"])
                                             for r in records}),
                             "variants": dict(sorted(variants.items()))}

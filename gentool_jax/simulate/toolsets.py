@@ -3,6 +3,12 @@
 Irrelevant tools are the ones most similar to the pair's strong tool (BM25 over name +
 description), so a model cannot pick the relevant tool by topic alone; relevant tools replace
 the least similar of them so the toolset size stays fixed (DESIGN §2).
+
+Distractors are drawn once per (pair, scenario), irrelevant to every capability of the pair,
+and each (pair, scenario, variant) has one presentation order. All queries of a pair in one
+split and variant therefore see the same toolset, which training rows and the sampler share
+as one prefix (DESIGN §3): the paper's method picks distractors by similarity to the tool,
+not to the query, so this costs nothing in fidelity.
 """
 
 from __future__ import annotations
@@ -51,17 +57,19 @@ class DistractorPicker:
         scores = self.index.scores(self.pairs[p].strong.document)
         return np.argsort(-scores, kind="stable")
 
-    def pick(self, order: np.ndarray, p: int, scenario: str, query_caps: tuple[str, ...],
-             count: int) -> list[Tool]:
+    def pick(self, order: np.ndarray, p: int, scenario: str, count: int) -> list[Tool]:
+        """The `count` tools most similar to pair p's strong tool that serve none of the
+        pair's capabilities, so they are irrelevant to every query of the pair."""
         allowed = _POOL_ROLES.get(scenario, (SEEN,))
-        caps = set(query_caps)
+        pair = self.pairs[p]
+        caps = set(pair.strong.caps) | set(pair.weak.caps)
         out = []
         for i in order:
             if self.owner[i] == p or self.roles[i] not in allowed:
                 continue
             tool = self.tools[i]
             if caps & set(tool.caps):
-                continue  # it would be relevant to this query
+                continue  # it would be relevant to some query of the pair
             out.append(tool)
             if len(out) == count:
                 break
@@ -86,7 +94,7 @@ def query_records(pair: Pair, k: int, query: Query, scenario: str, distractors: 
     size = len(distractors)
     for variant in VARIANTS:
         tools = relevant[variant] + distractors[: size - len(relevant[variant])]
-        random.Random(f"{seed}:present:{query_id}:{variant}").shuffle(tools)
+        random.Random(f"{seed}:present:{pair.id}:{scenario}:{variant}").shuffle(tools)
         ranking = rank_tools(tools, query.caps)
         top = ranking[0]
         call = {"name": top, "arguments": calls.get(top, {}) if top != DEFAULT_TOOL else {}}
@@ -102,8 +110,11 @@ def build_records(pairs: list[Pair], toolset_size: int, seed: int,
     splits: dict[str, list[Record]] = {}
     for p, pair in enumerate(pairs):
         order = picker.order(p)
+        by_scenario: dict[str, list[Tool]] = {}
         for k, (query, scenario) in enumerate(zip(pair.queries, pair.splits)):
-            distractors = picker.pick(order, p, scenario, query.caps, toolset_size)
+            if scenario not in by_scenario:
+                by_scenario[scenario] = picker.pick(order, p, scenario, toolset_size)
+            distractors = by_scenario[scenario]
             if len(distractors) < toolset_size:
                 raise ValueError(f"only {len(distractors)} distractors for {pair.id}")
             splits.setdefault(scenario, []).extend(

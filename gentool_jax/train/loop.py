@@ -32,7 +32,7 @@ def stage_metadata(config: Any, stage: str, base: dict, init: dict) -> dict:
         "lora": {key: config.model.lora[key] for key in ("rank", "alpha", "dropout", "targets",
                                                           "param_dtype")},
         "data": {key: config.data[key] for key in ("tool_style", "max_len", "shuffle_tools",
-                                                    "pack", "source")},
+                                                    "pack", "share_prefix", "source")},
         "stage": {key: (list(stage_config[key]) if key == "variants" else stage_config[key])
                   for key in ("batch_size", "grad_accum", "lr", "warmup_steps",
                               "include_ranking", "include_call", "variants")},
@@ -99,7 +99,8 @@ def run_stage(config: Any, stage: str, state: StageState, *, records_path: Path,
                 writer.write(done, {"loss": loss, "grad_norm": float(metrics["grad_norm"]),
                                     "target_tokens": int(metrics["target_tokens"]),
                                     "tokens_per_second": tokens_per_second, "mfu": mfu,
-                                    "dropped_samples": int(iterator.dropped)})
+                                    "dropped_samples": int(iterator.dropped),
+                                    "samples_seen": int(iterator.samples)})
                 bar.set_postfix(loss=f"{loss:.4f}", tok_s=f"{tokens_per_second:.0f}",
                                 mfu="n/a" if mfu is None else f"{mfu:.1%}")
                 window_seconds, window_steps = 0.0, 0

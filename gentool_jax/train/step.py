@@ -16,10 +16,9 @@ import jax.numpy as jnp
 import optax
 from flax import nnx
 
+from gentool_jax.data.batches import BATCH_KEYS
 from gentool_jax.model.lora import reseed_dropout
 from gentool_jax.train.loss import masked_cross_entropy
-
-BATCH_KEYS = ("tokens", "targets", "loss_mask", "positions", "segment_ids")
 
 
 def make_loss_fn(graphdef: nnx.GraphDef, *, dropout_seed: int, loss_chunk: int = 64) -> Callable:
@@ -32,7 +31,8 @@ def make_loss_fn(graphdef: nnx.GraphDef, *, dropout_seed: int, loss_chunk: int =
         # resumed run draws exactly the masks the uninterrupted run would have drawn.
         reseed_dropout(model, jax.random.fold_in(jax.random.key(dropout_seed), key))
         hidden, _ = model.hidden(batch["tokens"], batch["positions"],
-                                 segment_ids=batch["segment_ids"])
+                                 segment_ids=batch["segment_ids"],
+                                 turn_ids=batch["turn_ids"])
         return masked_cross_entropy(hidden, batch["targets"], batch["loss_mask"], model.logits,
                                     chunk=loss_chunk)
 
