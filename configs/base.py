@@ -169,4 +169,7 @@ def _evaluate() -> ConfigDict:
     )
     evaluate.max_samples_per_split = 200  # 0 = all
     evaluate.baselines = ("bm25", "base_model")
+    # Reuse generations whose weights, prompt tokens and sampling settings all match, from
+    # <model cache>/generations (docs/evaluation.md); False samples everything again.
+    evaluate.reuse_generations = True
     return evaluate

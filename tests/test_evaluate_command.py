@@ -1,6 +1,7 @@
 """`gentool-jax evaluate` end to end on the smoke config (tiny model, small simulated world)."""
 
 import json
+import uuid
 from pathlib import Path
 
 import pytest
@@ -62,7 +63,31 @@ def test_evaluate_writes_every_report_file(config, tmp_path):
                                      "out": str(out)}) == 0
     again = json.loads((out / "metrics.json").read_text())
     assert again["systems"] == systems
-    assert again["info"]["systems"]["trained"] == {"seconds": 0.0, "reused": True}
+    assert again["info"]["systems"]["trained"] == {"seconds": 0.0, "reused": 8}
+
+
+def test_generations_are_reused_by_content_never_by_id(config, tmp_path):
+    """Same ids, one changed query: only that record is sampled again (issue 16's finding)."""
+    source = Path(config.workdir) / "data" / "test_seen_query_unseen_tool.jsonl"
+    records = [json.loads(line) for line in source.read_text().splitlines()[:3]]
+    user = tmp_path / "user.jsonl"
+    config = config.copy_and_resolve_references()
+    config.evaluate.baselines = ("base_model",)
+    out = tmp_path / "eval"
+
+    def run(records):
+        user.write_text("".join(json.dumps(record) + "\n" for record in records))
+        assert evaluate_command(config, {"checkpoint": "", "data": str(user),
+                                         "out": str(out)}) == 0
+        return json.loads((out / "metrics.json").read_text())["info"]["systems"]["base_model"]
+
+    run(records)
+    assert run(records)["reused"] == 3
+    records[1]["query"] += f" (asked again, {uuid.uuid4().hex})"
+    info = run(records)
+    assert info["reused"] == 2 and info["generated_tokens"] > 0
+    generations = [json.loads(line) for line in (out / "generations.jsonl").open()]
+    assert [g["id"] for g in generations] == [record["id"] for record in records]
 
 
 def test_peft_adapter_directory_as_checkpoint(config, tmp_path):

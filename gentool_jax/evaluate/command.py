@@ -14,10 +14,16 @@ from pathlib import Path
 from typing import Any
 
 from gentool_jax.errors import GentoolError
+from gentool_jax.evaluate.generation_cache import (
+    GenerationCache,
+    directory_digest,
+    prompt_key,
+    system_fingerprint,
+)
 from gentool_jax.evaluate.metrics import compute_metrics
 from gentool_jax.evaluate.parser import parse_output
 from gentool_jax.evaluate.report import write_reports
-from gentool_jax.evaluate.systems import Generation, SystemRun, run_bm25, run_model
+from gentool_jax.evaluate.systems import SystemRun, run_bm25, run_model
 from gentool_jax.simulate.records import Record, read_records
 
 BASELINES = ("bm25", "base_model")
@@ -120,73 +126,86 @@ def _load_trained(config: Any, checkpoint: str, mesh: Any):
     return model, load_tokenizer(model_dir)
 
 
-def _fingerprint(config: Any, system: str, checkpoint: str | None) -> str:
-    """What a model system's generations depend on; saved generations with the same value are
-    reused, so rerunning an interrupted pipeline does not sample again."""
-    parts: dict[str, Any] = {
-        "system": system, "model": str(config.model.name), "dtype": str(config.model.dtype),
-        "param_dtype": str(config.model.param_dtype), "sample": config.sample.to_dict(),
-        "tool_style": str(config.data.tool_style), "seed": int(config.seed),
-    }
+def _weights_roots(config: Any, system: str, checkpoint: str | None) -> list[Path]:
+    """The files a model system's weights come from: the base model directory, plus for the
+    trained system the given checkpoint and every stage's checkpoints (the stage chain)."""
+    from gentool_jax.model.registry import resolve_model
+
+    roots = [resolve_model(config.model)]
     if system == TRAINED:
-        roots = [Path(checkpoint)] if checkpoint else [
-            Path(config.workdir) / str(stage) for stage in config.train.stages]
-        files = [p for root in roots if root.exists() for p in root.rglob("*") if p.is_file()]
-        parts["checkpoint"] = [checkpoint, max((p.stat().st_mtime_ns for p in files), default=0)]
-    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
+        if checkpoint:
+            roots.append(Path(checkpoint))
+        roots += [Path(config.workdir) / str(stage) / "checkpoints"
+                  for stage in config.train.stages]
+    return [root for root in dict.fromkeys(roots) if root.exists()]
 
 
-def _saved_generations(out_dir: Path) -> dict[tuple[str, ...], Generation]:
-    """(system, fingerprint, scenario, record id) -> generation, from an earlier run's
-    generations.jsonl."""
-    path = out_dir / "generations.jsonl"
-    saved: dict[tuple[str, ...], Generation] = {}
-    if not path.is_file():
-        return saved
-    with path.open(encoding="utf-8") as handle:
-        for line in handle:
-            try:
-                row = json.loads(line)
-                key = (row["system"], row["fingerprint"], row["scenario"], row["id"])
-                saved[key] = Generation(
-                    row["text"], int(row["prompt_tokens"]), int(row["generated_tokens"]))
-            except (ValueError, KeyError, TypeError):
-                continue  # a line from another version or a torn write: sample again
-    return saved
+def _tokenizer(config: Any, system: str, checkpoint: str | None):
+    from gentool_jax.model.registry import load_tokenizer, resolve_model
+
+    path = Path(checkpoint) if system == TRAINED and checkpoint else None
+    if path is not None and (path / "tokenizer_config.json").is_file():
+        return load_tokenizer(path)
+    return load_tokenizer(resolve_model(config.model))
+
+
+def _run_model_system(config: Any, records: list[Record], system: str,
+                      checkpoint: str | None, mesh: Any) -> SystemRun:
+    """Generations of one model system: from the content cache where the weights, prompt and
+    sampling settings match, sampled (and cached) for the rest."""
+    from gentool_jax.data.render import encode_prompt
+    from gentool_jax.model.cache import cache_root
+
+    tokenizer = _tokenizer(config, system, checkpoint)
+    style = str(config.data.tool_style)
+    prompts = [encode_prompt(record, tokenizer, style) for record in records]
+    sampling = {key: config.sample[key] for key in ("max_new_tokens", "temperature", "top_k",
+                                                    "top_p")}
+    fingerprint = system_fingerprint(
+        weights=directory_digest(_weights_roots(config, system, checkpoint)),
+        dtype=str(config.model.dtype), param_dtype=str(config.model.param_dtype),
+        sampling=sampling, seed=int(config.seed), prompts=prompts)
+    cache = GenerationCache(cache_root(config.model) / "generations", fingerprint)
+    saved = cache.load() if bool(config.evaluate.reuse_generations) else {}
+    keys = [prompt_key(prompt) for prompt in prompts]
+    missing = [i for i, key in enumerate(keys) if key not in saved]
+    info: dict[str, Any] = {"reused": len(records) - len(missing)}
+    seconds = 0.0
+    if missing:
+        if system == "base_model":
+            model, _ = _load_base(config, mesh)
+        else:
+            model, _ = _load_trained(config, checkpoint or "", mesh)
+        print(f"evaluate: generating with {system} on {len(missing)} records "
+              f"({info['reused']} reused from the generation cache)")
+        run = run_model(system, model, tokenizer, [records[i] for i in missing],
+                        sample_config=config.sample, tool_style=style, seed=int(config.seed),
+                        mesh=mesh)
+        del model
+        gc.collect()
+        fresh = dict(zip((keys[i] for i in missing), run.generations))
+        cache.add(fresh.items())
+        saved.update(fresh)
+        seconds, info = run.seconds, {**run.info, **info}
+    else:
+        print(f"evaluate: all {len(records)} generations of {system} come from the cache "
+              f"{cache.path}")
+    return SystemRun(system, [saved[key] for key in keys], seconds, info=info,
+                     fingerprint=fingerprint)
 
 
 def _run_systems(config: Any, records: list[Record], systems: Sequence[str],
-                 checkpoint: str | None, out_dir: Path) -> list[SystemRun]:
+                 checkpoint: str | None) -> list[SystemRun]:
     from gentool_jax.parallel.mesh import make_mesh
 
     runs: list[SystemRun] = []
     if "bm25" in systems:
         runs.append(run_bm25(records, _validation_records(config)))
     model_systems = [s for s in systems if s != "bm25"]
-    if not model_systems:
-        return runs
-    saved = _saved_generations(out_dir)
-    mesh = make_mesh(config.mesh)
-    settings = dict(sample_config=config.sample, tool_style=str(config.data.tool_style),
-                    seed=int(config.seed), mesh=mesh)
-    for system in model_systems:
-        fingerprint = _fingerprint(config, system, checkpoint)
-        keys = [(system, fingerprint, record["scenario"], record["id"]) for record in records]
-        if all(key in saved for key in keys):
-            print(f"evaluate: reusing the saved generations of {system}")
-            runs.append(SystemRun(system, [saved[key] for key in keys], 0.0,
-                                  info={"reused": True}, fingerprint=fingerprint))
-            continue
-        if system == "base_model":
-            model, tokenizer = _load_base(config, mesh)
-        else:
-            model, tokenizer = _load_trained(config, checkpoint or "", mesh)
-        print(f"evaluate: generating with {system} on {len(records)} records")
-        run = run_model(system, model, tokenizer, records, **settings)
-        run.fingerprint = fingerprint
-        runs.append(run)
-        del model
-        gc.collect()
+    if model_systems:
+        mesh = make_mesh(config.mesh)
+        runs += [_run_model_system(config, records, system, checkpoint, mesh)
+                 for system in model_systems]
     return runs
 
 
@@ -206,7 +225,7 @@ def evaluate_systems(config: Any, records: list[Record], *, out_dir: str | Path,
                            "--checkpoint was given")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    runs = _run_systems(config, records, names, checkpoint, out_dir)
+    runs = _run_systems(config, records, names, checkpoint)
     metrics: dict[str, Any] = {}
     run_info: dict[str, Any] = {}
     tmp = out_dir / "generations.jsonl.tmp"

@@ -64,13 +64,23 @@ def run_bm25(records: Sequence[Record], validation: Sequence[Record]) -> SystemR
 
 
 def run_model(name: str, model: Any, tokenizer: Any, records: Sequence[Record], *,
-              sample_config: Any, tool_style: str, seed: int = 0, mesh: Any = None
-              ) -> SystemRun:
-    """Prompt `model` with every record (the training prompt, generation header included)."""
+              sample_config: Any, tool_style: str, seed: int = 0, mesh: Any = None,
+              prefix_cache: bool = True) -> SystemRun:
+    """Prompt `model` with every record (the training prompt, generation header included).
+
+    With `prefix_cache`, records presenting the same tools in the same order share the prefill
+    of their common prompt prefix (the system prompt with the toolset, ≈80% of a prompt);
+    greedy answers are the same either way.
+    """
     from gentool_jax.data.render import encode_prompt
     from gentool_jax.sample.generate import generate, stop_ids_for
+    from gentool_jax.sample.prefix import shared_prefix_lengths
 
     prompts = [encode_prompt(record, tokenizer, tool_style) for record in records]
+    prefix_lengths = None
+    if prefix_cache:
+        toolsets = [json.dumps(record["tools"], sort_keys=True) for record in records]
+        prefix_lengths = shared_prefix_lengths(prompts, toolsets)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     stops = stop_ids_for(tokenizer)
     start = time.perf_counter()
@@ -79,7 +89,7 @@ def run_model(name: str, model: Any, tokenizer: Any, records: Sequence[Record], 
         temperature=float(sample_config.temperature), top_k=int(sample_config.top_k),
         top_p=float(sample_config.top_p), seed=seed, pad_id=int(pad_id),
         batch_size=int(sample_config.batch_size), bucket=int(sample_config.prompt_bucket),
-        mesh=mesh, progress=True)
+        prefix_lengths=prefix_lengths, mesh=mesh, progress=True)
     seconds = time.perf_counter() - start
     generations = [
         Generation(tokenizer.decode(tokens, skip_special_tokens=True), len(prompt), len(tokens))
@@ -90,4 +100,5 @@ def run_model(name: str, model: Any, tokenizer: Any, records: Sequence[Record], 
         "generated_tokens": produced, "prompt_tokens": sum(len(p) for p in prompts),
         "generated_tokens_per_second": round(produced / seconds, 1) if seconds else None,
         "stop_ids": stops,
+        "prompts_sharing_a_prefix": sum(n > 0 for n in prefix_lengths or []),
     })

@@ -1,6 +1,10 @@
 """The compiled halves of generation: prefill a left-padded batch, then decode in a while_loop.
 
-Both are pure functions of (graphdef, state, buffers): the model's weights travel as an
+Prefix-cached batches split the prefill in three: `prefill_prefixes` runs each distinct shared
+prefix once, `gather_prefixes` copies every row's prefix into the batch's cache, and
+`prefill_suffixes` runs the rows' own tokens after it; `decode` then proceeds as usual.
+
+All are pure functions of (graphdef, state, buffers): the model's weights travel as an
 argument, never as a closure, so one compiled program serves any weights of the same shapes
 (base, LoRA-adapted, merged) and the weights can live sharded on a mesh. The KV cache is one
 preallocated buffer per (batch, length) shape, donated into each call and handed back, so a
@@ -38,22 +42,15 @@ def _next_tokens(logits, key, step, done, stop_ids, pad_id, settings):
     return token, done | jnp.isin(token, stop_ids)
 
 
-@functools.partial(jax.jit, static_argnames=("graphdef", "settings", "max_new_tokens", "pad_id"),
-                   donate_argnames=("cache",))
-def prefill(graphdef: nnx.GraphDef, state: nnx.State, cache: KVCache, tokens: jax.Array,
-            valid: jax.Array, key: jax.Array, stop_ids: jax.Array, *,
-            settings: SamplingSettings, max_new_tokens: int, pad_id: int
-            ) -> tuple[KVCache, DecodeState]:
-    """Run the prompts `[B, P]` (left-padded; `valid` marks real tokens) through the model.
+def _first_token(model, cache, tokens, valid, offsets, key, stop_ids, settings,
+                 max_new_tokens, pad_id):
+    """Write `tokens` into the cache at its `index` and pick each row's first new token.
 
-    The (reused) cache is first emptied: marking every slot invalid is enough, stale keys and
-    values are never attended to.
+    Real tokens get RoPE positions `offsets + 0, 1, ...` (pads excluded), so a row continuing a
+    cached prefix of length `offsets` is positioned exactly as the whole prompt would be.
     """
-    model = nnx.merge(graphdef, state)
-    cache = dataclasses.replace(cache, segment_ids=jnp.zeros_like(cache.segment_ids),
-                                index=jnp.zeros_like(cache.index))
     valid = valid.astype(jnp.int32)
-    positions = jnp.maximum(jnp.cumsum(valid, axis=1) - 1, 0)
+    positions = offsets[:, None] + jnp.maximum(jnp.cumsum(valid, axis=1) - 1, 0)
     hidden, cache = model.hidden(tokens, positions, segment_ids=valid, cache=cache)
     logits = model.logits(hidden[:, -1])  # left padding: the last column is the last real token
     done = jnp.zeros(tokens.shape[0], bool)
@@ -61,6 +58,69 @@ def prefill(graphdef: nnx.GraphDef, state: nnx.State, cache: KVCache, tokens: ja
     output = jnp.full((tokens.shape[0], max_new_tokens), pad_id, jnp.int32).at[:, 0].set(token)
     return cache, DecodeState(token=token, position=positions[:, -1] + 1, done=done,
                               output=output, step=jnp.ones((), jnp.int32))
+
+
+def _emptied(cache: KVCache) -> KVCache:
+    """Marking every slot invalid is enough: stale keys and values are never attended to."""
+    return dataclasses.replace(cache, segment_ids=jnp.zeros_like(cache.segment_ids),
+                               index=jnp.zeros_like(cache.index))
+
+
+@functools.partial(jax.jit, static_argnames=("graphdef", "settings", "max_new_tokens", "pad_id"),
+                   donate_argnames=("cache",))
+def prefill(graphdef: nnx.GraphDef, state: nnx.State, cache: KVCache, tokens: jax.Array,
+            valid: jax.Array, key: jax.Array, stop_ids: jax.Array, *,
+            settings: SamplingSettings, max_new_tokens: int, pad_id: int
+            ) -> tuple[KVCache, DecodeState]:
+    """Run the prompts `[B, P]` (left-padded; `valid` marks real tokens) through the model,
+    into the (reused, first emptied) cache."""
+    model = nnx.merge(graphdef, state)
+    offsets = jnp.zeros(tokens.shape[0], jnp.int32)
+    return _first_token(model, _emptied(cache), tokens, valid, offsets, key, stop_ids,
+                        settings, max_new_tokens, pad_id)
+
+
+@functools.partial(jax.jit, static_argnames=("graphdef",), donate_argnames=("cache",))
+def prefill_prefixes(graphdef: nnx.GraphDef, state: nnx.State, cache: KVCache,
+                     tokens: jax.Array, valid: jax.Array) -> KVCache:
+    """Keys and values of the shared prefixes `[R, Lp]` (left-padded) in a `[R, Lp]` cache.
+
+    No logits: a prefix's continuation is each row's suffix, run by `prefill_suffixes`.
+    """
+    model = nnx.merge(graphdef, state)
+    valid = valid.astype(jnp.int32)
+    positions = jnp.maximum(jnp.cumsum(valid, axis=1) - 1, 0)
+    return model.hidden(tokens, positions, segment_ids=valid, cache=_emptied(cache))[1]
+
+
+@functools.partial(jax.jit, donate_argnames=("cache",))
+def gather_prefixes(prefixes: KVCache, cache: KVCache, rows: jax.Array) -> KVCache:
+    """`cache` (reused) with row b's slots [0, Lp) copied from prefix row `rows[b]`, every later
+    slot emptied, and the next write at Lp."""
+    def put(buffer, prefix):
+        return jax.lax.dynamic_update_slice(buffer, prefix[rows].astype(buffer.dtype),
+                                            (0,) * buffer.ndim)
+
+    return KVCache(k=tuple(put(b, p) for b, p in zip(cache.k, prefixes.k)),
+                   v=tuple(put(b, p) for b, p in zip(cache.v, prefixes.v)),
+                   segment_ids=put(jnp.zeros_like(cache.segment_ids), prefixes.segment_ids),
+                   index=jnp.asarray(prefixes.max_len, jnp.int32))
+
+
+@functools.partial(jax.jit, static_argnames=("graphdef", "settings", "max_new_tokens", "pad_id"),
+                   donate_argnames=("cache",))
+def prefill_suffixes(graphdef: nnx.GraphDef, state: nnx.State, cache: KVCache,
+                     tokens: jax.Array, valid: jax.Array, offsets: jax.Array, key: jax.Array,
+                     stop_ids: jax.Array, *, settings: SamplingSettings, max_new_tokens: int,
+                     pad_id: int) -> tuple[KVCache, DecodeState]:
+    """Run each row's own tokens `[B, Ls]` (left-padded) after its gathered prefix.
+
+    `offsets` `[B]` are the prefixes' real lengths: the positions continue from there, while
+    the pads between prefix and suffix stay invalid slots that no token attends to.
+    """
+    model = nnx.merge(graphdef, state)
+    return _first_token(model, cache, tokens, valid, offsets, key, stop_ids, settings,
+                        max_new_tokens, pad_id)
 
 
 @functools.partial(jax.jit, static_argnames=("graphdef", "settings", "pad_id"),

@@ -4,6 +4,13 @@ Prompts are sorted by length, cut into batches of `batch_size` rows (the last on
 one-token dummy rows) and left-padded to a multiple of `bucket`, so a whole evaluation compiles
 the prefill/decode pair once per length bucket rather than once per batch. On a mesh the batch
 is sharded over the data axes and the KV cache follows it.
+
+With prefix caching, prompts sharing a prefix are batched by group instead (`sample.prefix`):
+each batch prefills its distinct prefixes once as a `[prefix_rows, Lp]` block, gathers them
+into every row's cache, and prefills only the rows' own tokens. Prefix and suffix lengths are
+bucketed like whole prompts, so the extra programs compile once per (Lp, Ls) bucket pair. On a
+mesh the prefix block is sharded like the batch (its row count rounded up to the shards) and
+the gather lets XLA move each prefix to the rows that need it.
 """
 
 from __future__ import annotations
@@ -20,7 +27,15 @@ from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from gentool_jax.model.kv_cache import KVCache, init_cache
-from gentool_jax.sample.decode import decode, prefill
+from gentool_jax.sample.decode import (
+    DecodeState,
+    decode,
+    gather_prefixes,
+    prefill,
+    prefill_prefixes,
+    prefill_suffixes,
+)
+from gentool_jax.sample.prefix import SharedBatch, plan_batches
 from gentool_jax.sample.sampling import SamplingSettings
 
 # Mesh axes that split the batch (the others, such as "tensor", split the weights).
@@ -43,53 +58,145 @@ def stop_ids_for(tokenizer: Any) -> list[int]:
 def generate(model: nnx.Module, prompts: Sequence[Sequence[int]], *, max_new_tokens: int,
              stop_ids: Iterable[int], temperature: float = 0.0, top_k: int = 0,
              top_p: float = 1.0, seed: int = 0, pad_id: int = 0, batch_size: int = 16,
-             bucket: int = 64, mesh: Mesh | None = None, progress: bool = False
+             bucket: int = 64, prefix_lengths: Sequence[int] | None = None,
+             prefix_rows: int | None = None, mesh: Mesh | None = None, progress: bool = False
              ) -> list[list[int]]:
     """Continue each prompt; returns per prompt the new tokens up to and including the first
     stop id (or `max_new_tokens` tokens when none came), in the order of `prompts`.
 
     Greedy when `temperature` is 0. Sampling draws from `seed`, folded with the batch number and
     step, so a run is reproducible for the same prompts and batch size.
+
+    `prefix_lengths` turns on prefix caching: prompts whose first `prefix_lengths[i]` tokens are
+    identical share one prefill of that prefix (`sample.prefix.shared_prefix_lengths` computes
+    them), at most `prefix_rows` distinct prefixes a batch (default `batch_size // 4`, at least
+    1; on a mesh both are rounded up to the batch shards). Greedy outputs are the same as
+    without it; sampled ones differ, as batches are composed differently.
     """
     if max_new_tokens < 1:
         raise ValueError(f"max_new_tokens must be >= 1, got {max_new_tokens}")
+    if prefix_rows is not None and prefix_rows < 1:
+        raise ValueError(f"prefix_rows must be >= 1, got {prefix_rows}")
     settings = SamplingSettings(float(temperature), int(top_k), float(top_p))
     prompts = [[int(t) for t in prompt] for prompt in prompts]
     for i, prompt in enumerate(prompts):
         if not prompt:
             raise ValueError(f"prompt {i} is empty: generation needs at least one token")
-    stops = sorted(set(int(s) for s in stop_ids))
-    stop_array = jnp.asarray(stops or [-1], jnp.int32)
     batch_axes = _batch_axes(mesh)
-    batch_size = _round_up(max(1, batch_size), _shard_count(mesh, batch_axes))
-    graphdef, state = nnx.split(model)
-    order = sorted(range(len(prompts)), key=lambda i: -len(prompts[i]))
-    results: list[list[int]] = [[] for _ in prompts]
-    # Prompts come longest first, so each cache shape is used by consecutive batches only:
-    # keep just the current one (a new shape frees the old buffer).
-    cache_shape, cache = None, None
-    batches = range(0, len(order), batch_size)
+    shards = _shard_count(mesh, batch_axes)
+    batch_size = _round_up(max(1, batch_size), shards)
+    # The prefix block is sharded like the batch, so it too needs a multiple of the shards.
+    prefix_rows = _round_up(min(batch_size, prefix_rows or max(1, batch_size // 4)), shards)
+    if prefix_lengths is None:
+        plain, shared = list(range(len(prompts))), []
+    else:
+        plain, shared = plan_batches(prompts, [int(n) for n in prefix_lengths],
+                                     batch_size=batch_size, prefix_rows=prefix_rows)
+    order = sorted(plain, key=lambda i: -len(prompts[i]))
+    batches = [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
+    batches += shared
+    runner = _Runner(model, prompts, mesh, batch_axes, settings,
+                     stops=sorted(set(int(s) for s in stop_ids)), seed=seed, pad_id=pad_id,
+                     max_new_tokens=max_new_tokens, batch_size=batch_size,
+                     prefix_rows=prefix_rows, bucket=bucket)
     if progress:
         from tqdm.auto import tqdm
 
         batches = tqdm(batches, desc="generate", unit="batch")
-    for number, start in enumerate(batches):
-        rows = order[start:start + batch_size]
-        tokens, valid = _left_pad([prompts[i] for i in rows], batch_size, bucket, pad_id)
-        shape = (batch_size, tokens.shape[1] + max_new_tokens)
-        if shape != cache_shape:
-            cache_shape, cache = shape, None
-            cache = _new_cache(model, shape, mesh, batch_axes)
-        tokens, valid = _place((tokens, valid), mesh, batch_axes)
-        key = jax.random.fold_in(jax.random.key(seed), number)
-        cache, state_0 = prefill(graphdef, state, cache, tokens, valid, key, stop_array,
-                                 settings=settings, max_new_tokens=max_new_tokens, pad_id=pad_id)
-        cache, final = decode(graphdef, state, cache, state_0, key, stop_array,
-                              settings=settings, pad_id=pad_id)
-        output = np.asarray(jax.device_get(final.output))
+    results: list[list[int]] = [[] for _ in prompts]
+    for number, batch in enumerate(batches):
+        if isinstance(batch, SharedBatch):
+            rows, output = [index for index, _ in batch.rows], runner.shared(batch, number)
+        else:
+            rows, output = batch, runner.plain(batch, number)
         for row, index in enumerate(rows):
-            results[index] = _until_stop(output[row], stops)
+            results[index] = _until_stop(output[row], runner.stops)
     return results
+
+
+class _Runner:
+    """What the batches of one `generate` call share: weights, settings and the cache buffers.
+
+    Prompts come longest first, so each cache shape is used by consecutive batches only: one
+    buffer is kept per role ("main" for the batch, "prefix" for the shared prefixes) and a new
+    shape frees the old buffer before allocating.
+    """
+
+    def __init__(self, model: nnx.Module, prompts: list[list[int]], mesh: Mesh | None,
+                 batch_axes: tuple[str, ...], settings: SamplingSettings, *, stops: list[int],
+                 seed: int, pad_id: int, max_new_tokens: int, batch_size: int,
+                 prefix_rows: int, bucket: int):
+        self.model, self.prompts, self.mesh, self.batch_axes = model, prompts, mesh, batch_axes
+        self.graphdef, self.state = nnx.split(model)
+        self.settings, self.stops, self.seed, self.pad_id = settings, stops, seed, pad_id
+        self.stop_array = jnp.asarray(stops or [-1], jnp.int32)
+        self.max_new_tokens, self.batch_size, self.prefix_rows, self.bucket = (
+            max_new_tokens, batch_size, prefix_rows, bucket)
+        self.caches: dict[str, tuple[tuple[int, int], KVCache]] = {}
+
+    def _take(self, role: str, shape: tuple[int, int]) -> KVCache:
+        held = self.caches.pop(role, None)
+        if held is not None and held[0] == shape:
+            return held[1]
+        del held
+        return _new_cache(self.model, shape, self.mesh, self.batch_axes)
+
+    def _keep(self, role: str, cache: KVCache) -> None:
+        self.caches[role] = ((cache.k[0].shape[0], cache.max_len), cache)
+
+    def _place(self, *arrays: np.ndarray) -> tuple[jax.Array, ...]:
+        return _place(arrays, self.mesh, self.batch_axes)
+
+    def _key(self, number: int) -> jax.Array:
+        return jax.random.fold_in(jax.random.key(self.seed), number)
+
+    def _decode(self, cache: KVCache, first: DecodeState, key: jax.Array) -> np.ndarray:
+        cache, final = decode(self.graphdef, self.state, cache, first, key, self.stop_array,
+                              settings=self.settings, pad_id=self.pad_id)
+        self._keep("main", cache)
+        return np.asarray(jax.device_get(final.output))
+
+    def plain(self, rows: list[int], number: int) -> np.ndarray:
+        """`[batch_size, max_new_tokens]` output of whole prompts, each prefilled in full."""
+        tokens, valid = _left_pad([self.prompts[i] for i in rows], self.batch_size, self.bucket,
+                                  self.pad_id)
+        cache = self._take("main", (self.batch_size, tokens.shape[1] + self.max_new_tokens))
+        tokens, valid = self._place(tokens, valid)
+        key = self._key(number)
+        cache, first = prefill(self.graphdef, self.state, cache, tokens, valid, key,
+                               self.stop_array, settings=self.settings,
+                               max_new_tokens=self.max_new_tokens, pad_id=self.pad_id)
+        return self._decode(cache, first, key)
+
+    def shared(self, batch: SharedBatch, number: int) -> np.ndarray:
+        """`[batch_size, max_new_tokens]` output of a batch whose rows continue shared prefixes.
+
+        Slots of a row: its prefix left-padded to `[0, Lp)`, its own tokens left-padded to
+        `[Lp, Lp + Ls)`, then the decoded tokens; the pads between are invalid slots.
+        Filler rows (a short last batch) continue prefix 0 with one pad token, and unused
+        prefix rows are one pad token: both are computed and never read.
+        """
+        prefix_tokens, prefix_valid = _left_pad([list(p) for p in batch.prefixes],
+                                                self.prefix_rows, self.bucket, self.pad_id)
+        own = [self.prompts[i][len(batch.prefixes[p]):] for i, p in batch.rows]
+        tokens, valid = _left_pad(own, self.batch_size, self.bucket, self.pad_id)
+        which = np.zeros(self.batch_size, np.int32)
+        which[:len(own)] = [p for _, p in batch.rows]
+        offsets = np.zeros(self.batch_size, np.int32)
+        offsets[:len(own)] = [len(batch.prefixes[p]) for _, p in batch.rows]
+        prefixes = self._take("prefix", prefix_tokens.shape)
+        prefixes = prefill_prefixes(self.graphdef, self.state, prefixes,
+                                    *self._place(prefix_tokens, prefix_valid))
+        length = prefix_tokens.shape[1] + tokens.shape[1] + self.max_new_tokens
+        cache = self._take("main", (self.batch_size, length))
+        tokens, valid, which, offsets = self._place(tokens, valid, which, offsets)
+        cache = gather_prefixes(prefixes, cache, which)
+        self._keep("prefix", prefixes)
+        key = self._key(number)
+        cache, first = prefill_suffixes(self.graphdef, self.state, cache, tokens, valid, offsets,
+                                        key, self.stop_array, settings=self.settings,
+                                        max_new_tokens=self.max_new_tokens, pad_id=self.pad_id)
+        return self._decode(cache, first, key)
 
 
 def _until_stop(row: np.ndarray, stops: list[int]) -> list[int]:
@@ -126,10 +233,11 @@ def _shard_count(mesh: Mesh | None, axes: tuple[str, ...]) -> int:
 
 
 def _place(arrays: tuple[np.ndarray, ...], mesh: Mesh | None, axes: tuple[str, ...]):
+    """Host arrays onto the device(s), their first (batch) dimension split over `axes`."""
     if mesh is None:
         return tuple(jnp.asarray(a) for a in arrays)
-    sharding = NamedSharding(mesh, P(axes or None, None))
-    return tuple(jax.device_put(a, sharding) for a in arrays)
+    return tuple(jax.device_put(a, NamedSharding(mesh, P(axes or None, *[None] * (a.ndim - 1))))
+                 for a in arrays)
 
 
 def _new_cache(model: nnx.Module, shape: tuple[int, int], mesh: Mesh | None,
