@@ -1,8 +1,8 @@
-"""Train-step memory and time: query-blocked attention vs one-block attention, same shape.
+"""Train-step memory and time: tiled attention vs dense one-block attention, same shape.
 
 Compiles our LoRA train step for a SmolLM2-135M-shaped model (random weights, r=8 on q/v, fp32)
-twice, once with attention in query blocks (`layers.ATTENTION_QUERY_CHUNK`, the default) and
-once with the whole sequence as one block (the baseline), and prints XLA's temp-buffer size for
+twice, once with the default tiled attention (`model/attention.py`) and once with the dense
+form over the whole sequence as one block (the baseline), and prints XLA's temp-buffer size for
 each and their ratio. With `--steps N` it also runs N steps of each and prints the median step
 time and the process's peak RSS so far (the baseline needs ≈19 GB of RAM at 4×1024).
 
@@ -50,7 +50,7 @@ def measure(remat: str, rows: int, length: int, steps: int) -> dict[str, float]:
 
 
 def main() -> None:
-    from gentool_jax.model import layers
+    from gentool_jax.model import attention
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=4)
@@ -59,9 +59,10 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=0)
     args = parser.parse_args()
     blocked = measure(args.remat, args.rows, args.length, args.steps)
-    layers.ATTENTION_QUERY_CHUNK = args.length  # one block: the whole sequence at once
+    attention.TILE_SIZES = ()  # the dense form ...
+    attention.ATTENTION_QUERY_CHUNK = args.length  # ... over the whole sequence at once
     whole = measure(args.remat, args.rows, args.length, args.steps)
-    for name, result in (("query blocks", blocked), ("one block", whole)):
+    for name, result in (("tiled", blocked), ("one block", whole)):
         print(f"{name:13s} " + "  ".join(f"{key} {value:.2f}" for key, value in result.items()))
     print(f"temp ratio    {blocked['temp_gb'] / whole['temp_gb']:.2f}x")
     if args.steps:

@@ -10,7 +10,7 @@ import transformers
 from gentool_jax.model.config import ModelConfig
 from gentool_jax.model.loading import load_model
 
-# Longer than layers.ATTENTION_QUERY_CHUNK, so the query-blocked attention path is compared too.
+# Longer than one attention tile (model/attention.py), so the tiled attention path is compared too.
 SEQ = 512
 TOLERANCE = 1e-4
 LLAMA3_ROPE = {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,

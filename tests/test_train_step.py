@@ -32,7 +32,8 @@ def random_batch(rows: int, seed: int = 0) -> dict[str, np.ndarray]:
     loss_mask = ((index >= prompt[:, None]) & (index < lengths[:, None] - 1)).astype(np.float32)
     return {"tokens": tokens * segment_ids, "targets": np.roll(tokens, -1, axis=1) * segment_ids,
             "loss_mask": loss_mask, "positions": np.broadcast_to(index, tokens.shape).astype(
-                np.int32) * segment_ids, "segment_ids": segment_ids}
+                np.int32) * segment_ids, "segment_ids": segment_ids,
+            "turn_ids": np.zeros_like(segment_ids)}
 
 
 def stage_config(batch_size=8, grad_accum=1, mesh=(1, 1, 1), lr=1e-2):

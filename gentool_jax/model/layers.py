@@ -9,11 +9,9 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
+from gentool_jax.model.attention import MaskSpec, attend
 from gentool_jax.model.config import ModelConfig, RopeScaling
 from gentool_jax.model.linear import Linear
-
-# Large but finite, so a fully masked row (a padding query) gives finite garbage, never NaN.
-_MASKED = -1e30
 
 
 class RMSNorm(nnx.Module):
@@ -61,38 +59,6 @@ def apply_rope(x: jax.Array, cos: jax.Array, sin: jax.Array) -> jax.Array:
     return (x.astype(jnp.float32) * cos + rotated.astype(jnp.float32) * sin).astype(x.dtype)
 
 
-ATTENTION_QUERY_CHUNK = 256
-
-
-def _attend_block(q, k, v, mask):
-    """Softmax attention of queries `[B, c, K, G, D]` over all keys, mask `[B, c, S]`."""
-    scores = jnp.einsum("btkgd,bskd->bkgts", q, k,
-                        preferred_element_type=jnp.float32) / math.sqrt(q.shape[-1])
-    scores = jnp.where(mask[:, None, None, :, :], scores, _MASKED)
-    probs = jax.nn.softmax(scores, axis=-1).astype(q.dtype)
-    return jnp.einsum("bkgts,bskd->btkgd", probs, v)
-
-
-def attend(q, k, v, mask, *, query_chunk: int):
-    """Attention computed a block of queries at a time, each block rematerialized.
-
-    The `[B, heads, T, S]` score and probability matrices dominate training memory at long T,
-    and XLA's CPU scheduler keeps every layer's copies alive through the backward pass even under
-    `jax.checkpoint`. Scanning over query blocks bounds them to `[B, heads, chunk, S]` per layer.
-    """
-    b, t = q.shape[:2]
-    if t <= query_chunk or t % query_chunk:
-        return _attend_block(q, k, v, mask)
-    count = t // query_chunk
-
-    def blocks(x):
-        return jnp.moveaxis(x.reshape(b, count, query_chunk, *x.shape[2:]), 1, 0)
-
-    out = jax.lax.map(jax.checkpoint(lambda qm: _attend_block(qm[0], k, v, qm[1])),
-                      (blocks(q), blocks(mask)))
-    return jnp.moveaxis(out, 0, 1).reshape(q.shape)
-
-
 class Attention(nnx.Module):
     def __init__(self, config: ModelConfig, *, dtype, param_dtype, rngs: nnx.Rngs):
         d, hd = config.hidden_size, config.head_dim
@@ -105,8 +71,8 @@ class Attention(nnx.Module):
         self.v_proj = Linear(d, config.num_kv_heads * hd, use_bias=config.attention_bias, **kw)
         self.o_proj = Linear(config.num_heads * hd, d, use_bias=config.output_bias, **kw)
 
-    def __call__(self, x, cos, sin, mask, cached_kv=None):
-        """x `[B, T, D]`, mask `[B, T, S]`; `cached_kv` = (k, v, index) of this layer's cache.
+    def __call__(self, x, cos, sin, mask: MaskSpec, cached_kv=None):
+        """x `[B, T, D]`; `cached_kv` = (k, v, index) of this layer's cache.
 
         Returns the output and this layer's keys/values (its updated cache slab if cached).
         """
@@ -122,8 +88,7 @@ class Attention(nnx.Module):
         # Grouped-query attention without repeating K/V: each kv head serves a group of queries.
         groups = self.num_heads // self.num_kv_heads
         q = q.reshape(b, t, self.num_kv_heads, groups, self.head_dim)
-        out = attend(q, k.astype(self.dtype), v.astype(self.dtype), mask,
-                     query_chunk=ATTENTION_QUERY_CHUNK)
+        out = attend(q, k.astype(self.dtype), v.astype(self.dtype), mask)
         return self.o_proj(out.reshape(b, t, self.num_heads * self.head_dim)), (k, v)
 
 

@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from gentool_jax.model.attention import MaskSpec
 from gentool_jax.model.config import ModelConfig
 from gentool_jax.model.kv_cache import KVCache
 from gentool_jax.model.layers import Block, RMSNorm, inverse_frequencies, rope_tables
@@ -54,27 +55,19 @@ class Llama(nnx.Module):
         self.inv_freq = tuple(float(f) for f in inverse_frequencies(
             config.head_dim, config.rope_theta, config.rope_scaling))
 
-    def _mask(self, segment_ids: jax.Array, turn_ids: jax.Array | None, cache: KVCache | None):
-        """`[B, T, S]`: same nonzero segment, earlier-or-same slot, inside the sliding window,
-        and (with `turn_ids`) a key in the segment's shared prefix (turn 0) or the query's own
-        turn."""
-        t = segment_ids.shape[1]
-        if cache is None:
-            q_slot = jnp.arange(t)
-            k_slot, k_seg = q_slot, segment_ids
-        else:
-            q_slot = cache.index + jnp.arange(t)
-            k_slot = jnp.arange(cache.max_len)
-            k_seg = jax.lax.dynamic_update_slice(cache.segment_ids, segment_ids, (0, cache.index))
-        mask = (k_slot[None, :] <= q_slot[:, None])[None]
-        mask = mask & (segment_ids[:, :, None] == k_seg[:, None, :]) & (k_seg[:, None, :] != 0)
-        if turn_ids is not None:
-            k_turn = turn_ids[:, None, :]
-            mask = mask & ((k_turn == 0) | (k_turn == turn_ids[:, :, None]))
+    def _mask(self, segment_ids: jax.Array, turn_ids: jax.Array | None,
+              cache: KVCache | None) -> tuple[MaskSpec, jax.Array]:
+        """The attention mask's definition (`model/attention.py`) and the cache's segment ids
+        with this call's tokens written."""
+        turns = jnp.zeros_like(segment_ids) if turn_ids is None else turn_ids
         window = self.config.sliding_window
-        if window is not None:
-            mask = mask & (q_slot[:, None] - k_slot[None, :] < window)[None]
-        return mask, k_seg
+        if cache is None:
+            return MaskSpec(segment_ids, segment_ids, turns, turns, jnp.zeros((), jnp.int32),
+                            window), segment_ids
+        k_seg = jax.lax.dynamic_update_slice(cache.segment_ids, segment_ids, (0, cache.index))
+        spec = MaskSpec(segment_ids, k_seg, turns, jnp.zeros_like(k_seg),
+                        jnp.asarray(cache.index, jnp.int32), window)
+        return spec, k_seg
 
     def hidden(self, tokens: jax.Array, positions: jax.Array, *,
                segment_ids: jax.Array | None = None, turn_ids: jax.Array | None = None,
