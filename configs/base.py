@@ -168,6 +168,9 @@ def _evaluate() -> ConfigDict:
         "unseen_query_unseen_tool",
     )
     evaluate.max_samples_per_split = 200  # 0 = all
+    # Test queries taken together from one tool pair (0 = queries drawn one by one): they
+    # share toolsets, so the sampler prefills each toolset once (docs/evaluation.md).
+    evaluate.queries_per_pair = 4
     evaluate.baselines = ("bm25", "base_model")
     # Reuse generations whose weights, prompt tokens and sampling settings all match, from
     # <model cache>/generations (docs/evaluation.md); False samples everything again.

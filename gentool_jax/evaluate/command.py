@@ -34,17 +34,28 @@ def _data_dir(config: Any) -> Path:
     return Path(config.workdir) / "data"
 
 
-def _subset(records: list[Record], limit: int, seed: int) -> list[Record]:
+def _subset(records: list[Record], limit: int, seed: int, per_pair: int = 0) -> list[Record]:
     """At most `limit` records, taken as whole queries (all toolset variants of a query stay
-    together, so zero-to-one consistency keeps its pairs) in a seeded hash order."""
+    together, so zero-to-one consistency keeps its pairs) in a seeded hash order. With
+    `per_pair` > 0, up to that many queries of one tool pair are taken together: they share
+    their toolsets, so the sampler prefills each toolset once for all of them."""
     if limit <= 0 or len(records) <= limit:
         return records
     groups: dict[str, list[Record]] = defaultdict(list)
+    pair_of: dict[str, str] = {}
     for record in records:
-        groups[str((record.get("meta") or {}).get("query_id", record["id"]))].append(record)
+        meta = record.get("meta") or {}
+        query = str(meta.get("query_id", record["id"]))
+        groups[query].append(record)
+        pair_of[query] = str(meta.get("pair_id", query)) if per_pair > 0 else query
     key = lambda q: hashlib.sha256(f"{seed}:{q}".encode()).hexdigest()
-    chosen: list[Record] = []
+    by_pair: dict[str, list[str]] = defaultdict(list)
     for query in sorted(groups, key=key):
+        by_pair[pair_of[query]].append(query)
+    order = [query for pair in sorted(by_pair, key=key)
+             for query in by_pair[pair][: per_pair or None]]
+    chosen: list[Record] = []
+    for query in order:
         if len(chosen) + len(groups[query]) > limit and chosen:
             continue
         chosen.extend(groups[query])
@@ -71,7 +82,8 @@ def load_eval_records(config: Any, data: str = "") -> list[Record]:
             raise GentoolError(f"{path} not found: run `gentool-jax simulate` first, or pass "
                                "--data=FILE.jsonl (config.evaluate.splits names the splits)")
         records += _subset(list(read_records(path)),
-                           int(config.evaluate.max_samples_per_split), int(config.seed))
+                           int(config.evaluate.max_samples_per_split), int(config.seed),
+                           int(config.evaluate.queries_per_pair))
     return records
 
 

@@ -103,28 +103,29 @@ def _query_caps(pair: Pair, k: int, sim, caps: dict[str, Capability],
 
 
 def _assign_seen_splits(pairs: list[Pair], sim, seed: int) -> None:
+    """Each pair that gives queries away gives them to one held-out split, as a block: its
+    queries there share toolsets (one prefix each, DESIGN §3) and every seen pair keeps at
+    least `queries_per_pair - cap` queries for training."""
     rng = _rng(seed, "splits")
     qpp = sim.queries_per_pair
-    slots = [(p, k) for p in range(len(pairs)) for k in range(qpp)]
-    rng.shuffle(slots)
+    order = list(range(len(pairs)))
+    rng.shuffle(order)
     cap = max(1, (qpp - 1) // 3)  # queries a seen pair may give away; the rest train its tools
-    n_val = round(sim.validation_fraction * len(slots))
+    n_val = round(sim.validation_fraction * len(pairs) * qpp)
     quotas = [("unseen_query_seen_tool", sim.test_queries_per_scenario),
               ("seen_query_seen_tool", sim.test_queries_per_scenario), ("validation", n_val)]
-    labels = {}
-    given = [0] * len(pairs)
+    labels: dict[int, list[str]] = {}
+    walk = iter(order)
     for label, quota in quotas:
-        taken = 0
-        for p, k in slots:
-            if taken == quota:
+        while quota > 0:
+            p = next(walk, None)
+            if p is None:
                 break
-            if (p, k) in labels or given[p] >= cap:
-                continue
-            labels[(p, k)] = label
-            given[p] += 1
-            taken += 1
+            ks = sorted(rng.sample(range(qpp), min(cap, quota)))
+            labels[p] = [label if k in ks else "train" for k in range(qpp)]
+            quota -= len(ks)
     for p, pair in enumerate(pairs):
-        pair.splits = [labels.get((p, k), "train") for k in range(qpp)]
+        pair.splits = labels.get(p, ["train"] * qpp)
 
 
 def build_pairs(sim, seed: int) -> list[Pair]:
