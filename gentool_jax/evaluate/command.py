@@ -145,10 +145,13 @@ def _weights_roots(config: Any, system: str, checkpoint: str | None) -> list[Pat
 
     roots = [resolve_model(config.model)]
     if system == TRAINED:
+        parts = Path(checkpoint).parts if checkpoint else ()
         if checkpoint:
             roots.append(Path(checkpoint))
-        roots += [Path(config.workdir) / str(stage) / "checkpoints"
-                  for stage in config.train.stages]
+        for stage in config.train.stages:  # the chain up to the checkpoint's own stage
+            roots.append(Path(config.workdir) / str(stage) / "checkpoints")
+            if str(stage) in parts:
+                break
     return [root for root in dict.fromkeys(roots) if root.exists()]
 
 
