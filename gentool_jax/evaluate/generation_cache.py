@@ -22,16 +22,8 @@ from typing import Any
 import numpy as np
 
 from gentool_jax.evaluate.systems import Generation
-
-MODEL_MARKER = ".gentool_complete.json"  # written by model/cache.py when a directory is built
-
-
-def _file_digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 22), b""):
-            digest.update(block)
-    return digest.hexdigest()
+from gentool_jax.model.cache import MARKER as MODEL_MARKER
+from gentool_jax.model.cache import file_sha256
 
 
 def directory_digest(paths: Iterable[Path]) -> str:
@@ -46,7 +38,7 @@ def directory_digest(paths: Iterable[Path]) -> str:
         files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
         for path in files:
             digest.update(f"{path.relative_to(root.parent)}:{path.stat().st_size}:".encode())
-            digest.update(_file_digest(path).encode())
+            digest.update(file_sha256(path).encode())
     return digest.hexdigest()
 
 
