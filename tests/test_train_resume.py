@@ -74,9 +74,13 @@ def test_sigkill_at_a_random_step_resumes_with_identical_losses(setup):
     process = subprocess.Popen([sys.executable, str(script)], env=dict(os.environ),
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 180
+    checkpoints = workdir / "stage1" / "checkpoints"
     while time.time() < deadline and process.poll() is None:
         steps = [step for step, _ in _losses(workdir)] if (workdir / "stage1").exists() else []
-        if steps and steps[-1] >= kill_after:
+        # Orbax renames a step directory to its bare number only once the save is complete;
+        # killing before any is complete would test a fresh start, not a resume.
+        saved = checkpoints.is_dir() and any(p.name.isdigit() for p in checkpoints.iterdir())
+        if steps and steps[-1] >= kill_after and saved:
             break
         time.sleep(0.05)
     assert process.poll() is None, f"finished before the kill: {process.stderr.read()[-2000:]}"
