@@ -102,7 +102,26 @@ class BatchIterDataset(grain.IterDataset):
         return f"BatchIterDataset(rows={self._rows}, max_len={self._max_len}, pack={self._pack})"
 
 
-class BatchIterator(grain.DatasetIterator):
+class CountingIterator(grain.DatasetIterator):
+    """What every batcher reports: samples dropped as too long and samples handed out."""
+
+    def __init__(self, parent: grain.DatasetIterator):
+        super().__init__(parent)
+        self._dropped = 0
+        self._samples = 0
+
+    @property
+    def dropped(self) -> int:
+        """Samples skipped so far because they exceed `max_len` (repeats across epochs count)."""
+        return self._dropped
+
+    @property
+    def samples(self) -> int:
+        """Samples placed in batches handed out so far."""
+        return self._samples
+
+
+class BatchIterator(CountingIterator):
     """Checkpointable batcher: its state is the parent's plus the sample counters.
 
     When packing, the sample that did not fit closes the batch and starts the next one; the
@@ -120,18 +139,6 @@ class BatchIterator(grain.DatasetIterator):
         self._held: EncodedExample | None = None
         self._held_state: dict[str, Any] | None = None
         self._held_dropped = 0
-        self._dropped = 0
-        self._samples = 0
-
-    @property
-    def dropped(self) -> int:
-        """Samples skipped so far because they exceed `max_len` (repeats across epochs count)."""
-        return self._dropped
-
-    @property
-    def samples(self) -> int:
-        """Samples placed in batches handed out so far."""
-        return self._samples
 
     def _read(self) -> EncodedExample:
         in_a_row = 0

@@ -21,7 +21,7 @@ from typing import Any
 import grain
 import numpy as np
 
-from gentool_jax.data.batches import SharedSegment, make_batch
+from gentool_jax.data.batches import CountingIterator, SharedSegment, make_batch
 from gentool_jax.data.render import EncodedExample, encode_example, reorder_tools
 from gentool_jax.errors import GentoolError
 from gentool_jax.simulate.records import toolset_key
@@ -118,7 +118,7 @@ class SharedPrefixBatchDataset(grain.IterDataset):
         return f"SharedPrefixBatchDataset(rows={self._rows}, max_len={self._max_len})"
 
 
-class SharedPrefixBatchIterator(grain.DatasetIterator):
+class SharedPrefixBatchIterator(CountingIterator):
     """Checkpointable batcher of groups; same counters and contract as `BatchIterator`.
 
     Turns go into rows in group order: each time, the first row with room for the prefix and
@@ -138,19 +138,7 @@ class SharedPrefixBatchIterator(grain.DatasetIterator):
         self._group_dropped = 0
         self._placed = 0  # turns of `_group` already in handed-out or current batches
         self._skip = 0  # turns to skip in the next group read (set by a restore)
-        self._dropped = 0
         self._dropped_in_a_row = 0
-        self._samples = 0
-
-    @property
-    def dropped(self) -> int:
-        """Samples skipped so far because prefix + turn exceed `max_len`."""
-        return self._dropped
-
-    @property
-    def samples(self) -> int:
-        """Samples placed in batches handed out so far."""
-        return self._samples
 
     def _read_group(self) -> None:
         state, dropped = self._parent.get_state(), self._dropped

@@ -101,6 +101,11 @@ def _key_tiles(spec: MaskSpec, q_start, tile_q: int, tile_k: int, count: int):
     return jnp.minimum(count, last // tile_k + 1)
 
 
+def _kv_tiles(k, v, start, size: int):
+    return (jax.lax.dynamic_slice_in_dim(k, start, size, axis=2),
+            jax.lax.dynamic_slice_in_dim(v, start, size, axis=2))
+
+
 def _scores(q_tile, k_tile, mask, scale):
     s = jnp.einsum("bkgtd,bksd->bkgts", q_tile, k_tile, preferred_element_type=jnp.float32)
     return jnp.where(mask[:, None, None], s * scale, MASKED)
@@ -124,8 +129,7 @@ def _forward(q, k, v, spec: MaskSpec, tile_q: int, tile_k: int):
 
             def update(carry):
                 m, total, acc = carry
-                k_tile = jax.lax.dynamic_slice_in_dim(k, k_start, tile_k, axis=2)
-                v_tile = jax.lax.dynamic_slice_in_dim(v, k_start, tile_k, axis=2)
+                k_tile, v_tile = _kv_tiles(k, v, k_start, tile_k)
                 s = _scores(q_tile, k_tile, mask, scale)
                 m_new = jnp.maximum(m, s.max(axis=-1))
                 p = jnp.exp(s - m_new[..., None])
@@ -171,8 +175,7 @@ def _backward(q, k, v, spec: MaskSpec, out, lse, d_out, tile_q: int, tile_k: int
 
             def update(inner):
                 dq, dk, dv = inner
-                k_tile = jax.lax.dynamic_slice_in_dim(k, k_start, tile_k, axis=2)
-                v_tile = jax.lax.dynamic_slice_in_dim(v, k_start, tile_k, axis=2)
+                k_tile, v_tile = _kv_tiles(k, v, k_start, tile_k)
                 s = _scores(q_tile, k_tile, mask, scale)
                 p = jnp.where(mask[:, None, None], jnp.exp(s - lse_tile[..., None]), 0.0)
                 dv_tile = jnp.einsum("bkgts,bkgtd->bksd", p.astype(do_tile.dtype), do_tile,
@@ -184,12 +187,9 @@ def _backward(q, k, v, spec: MaskSpec, out, lse, d_out, tile_q: int, tile_k: int
                                      preferred_element_type=jnp.float32)
                 dk_tile = jnp.einsum("bkgts,bkgtd->bksd", ds, q_tile,
                                      preferred_element_type=jnp.float32)
-                dk = jax.lax.dynamic_update_slice_in_dim(
-                    dk, jax.lax.dynamic_slice_in_dim(dk, k_start, tile_k, axis=2) + dk_tile,
-                    k_start, axis=2)
-                dv = jax.lax.dynamic_update_slice_in_dim(
-                    dv, jax.lax.dynamic_slice_in_dim(dv, k_start, tile_k, axis=2) + dv_tile,
-                    k_start, axis=2)
+                dk_old, dv_old = _kv_tiles(dk, dv, k_start, tile_k)
+                dk = jax.lax.dynamic_update_slice_in_dim(dk, dk_old + dk_tile, k_start, axis=2)
+                dv = jax.lax.dynamic_update_slice_in_dim(dv, dv_old + dv_tile, k_start, axis=2)
                 return dq, dk, dv
 
             return jax.lax.cond(mask.any(), update, lambda c: c, inner)
