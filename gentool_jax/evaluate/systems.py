@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from gentool_jax.simulate.records import DEFAULT_TOOL, Record
+from gentool_jax.simulate.records import DEFAULT_TOOL, Record, toolset_key
 
 
 @dataclasses.dataclass
@@ -79,8 +79,7 @@ def run_model(name: str, model: Any, tokenizer: Any, records: Sequence[Record], 
     prompts = [encode_prompt(record, tokenizer, tool_style) for record in records]
     prefix_lengths = None
     if prefix_cache:
-        toolsets = [json.dumps(record["tools"], sort_keys=True) for record in records]
-        prefix_lengths = shared_prefix_lengths(prompts, toolsets)
+        prefix_lengths = shared_prefix_lengths(prompts, [toolset_key(r) for r in records])
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     stops = stop_ids_for(tokenizer)
     start = time.perf_counter()

@@ -12,6 +12,8 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Hashable, Sequence
 
+from gentool_jax.data.shared_prefix import common_prefix_length
+
 
 def shared_prefix_lengths(prompts: Sequence[Sequence[int]], keys: Sequence[Hashable]
                           ) -> list[int]:
@@ -32,10 +34,7 @@ def shared_prefix_lengths(prompts: Sequence[Sequence[int]], keys: Sequence[Hasha
         if len(members) < 2:
             continue
         rows = [prompts[i] for i in members]
-        limit = min(len(row) for row in rows) - 1
-        common = 0
-        while common < limit and all(row[common] == rows[0][common] for row in rows):
-            common += 1
+        common = min(common_prefix_length(rows), min(len(row) for row in rows) - 1)
         for i in members:
             lengths[i] = common
     return lengths
