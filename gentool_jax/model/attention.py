@@ -7,8 +7,9 @@ its causal diagonal, skips tiles in which no pair is allowed (another packed sam
 turn behind a shared prefix), and keeps an online softmax, so neither the `[T, S]` scores nor
 their probabilities are stored: the backward pass (a custom VJP) recomputes them tile by tile
 from the saved log-sum-exp. On a 2-core CPU the dense form spent most of a training step in
-attention's elementwise work and in scores above the diagonal; short sequences and the decode
-step (one query) use the dense form, which is cheaper there.
+attention's elementwise work and in scores above the diagonal; short sequences use the dense
+form, which is cheaper there, and a decode step (one query) its own broadcast form over the
+cache's layout.
 """
 
 from __future__ import annotations
@@ -68,6 +69,38 @@ def attend(q: jax.Array, k: jax.Array, v: jax.Array, spec: MaskSpec) -> jax.Arra
     if tile_q is None or tile_k is None:
         return attend_dense(q, k, v, spec.dense(), query_chunk=ATTENTION_QUERY_CHUNK)
     return _flash(q, k, v, spec, tile_q, tile_k)
+
+
+def attend_cached(q: jax.Array, k_t: jax.Array, v: jax.Array, spec: MaskSpec) -> jax.Array:
+    """q `[B, T, K, G, D]` over a layer's cache, k_t `[B, K, D, S]`, v `[B, K, S, D]`.
+
+    One query (a decode step) takes `_attend_step`; a prefill takes the tiled kernel or the
+    dense form in their own layouts (one transpose of the cache a prefill, not a step).
+    """
+    if q.shape[1] == 1:
+        return _attend_step(q, k_t, v, spec.dense())
+    k = jnp.swapaxes(k_t, 2, 3)
+    tile_q, tile_k = _tile_size(q.shape[1]), _tile_size(k.shape[2])
+    if tile_q is None or tile_k is None:
+        return attend_dense(q, jnp.swapaxes(k, 1, 2), jnp.swapaxes(v, 1, 2), spec.dense(),
+                            query_chunk=ATTENTION_QUERY_CHUNK)
+    out = _flash_head_major(jnp.transpose(q, (0, 2, 3, 1, 4)), k, v, spec, tile_q, tile_k)
+    return jnp.transpose(out, (0, 3, 1, 2, 4))
+
+
+def _attend_step(q, k_t, v, mask):
+    """One query per row as broadcast products and reductions rather than batched matmuls: with
+    a single query, XLA:CPU runs those as `B × K` tiny dots. The barriers keep the scores and
+    probabilities materialized once; fused, they were recomputed for every consumer."""
+    q_one = q[:, 0].astype(jnp.float32)  # [B, K, G, D]
+    scores = (q_one[..., None] * k_t[:, :, None].astype(jnp.float32)).sum(axis=-2)
+    scores = jnp.where(mask[:, :, None, :], scores / math.sqrt(q.shape[-1]), MASKED)
+    scores = jax.lax.optimization_barrier(scores)  # [B, K, G, S]
+    weights = jnp.exp(scores - scores.max(axis=-1, keepdims=True))
+    weights = jax.lax.optimization_barrier(weights)
+    out = (weights[..., None] * v[:, :, None].astype(jnp.float32)).sum(axis=-2)
+    out = out / weights.sum(axis=-1)[..., None]
+    return out[:, None].astype(q.dtype)
 
 
 def _attend_block(q, k, v, mask):

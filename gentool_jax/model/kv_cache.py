@@ -5,6 +5,11 @@ slots [0, T) with its pads marked 0 in `segment_ids`, and each decode step write
 Positions (for RoPE) are passed separately by the caller, so padding never shifts them.
 Each layer has its own buffer (a tuple, not one stacked array): writing a decode step into one
 layer then updates that buffer in place instead of copying every layer's cache.
+
+Both buffers are head-major, and keys are stored transposed (slots last): a decode step's
+query-key products then reduce over a leading axis and its probability-value products over
+the slots, both vectorized along the buffers' contiguous last axis. In the `[B, S, K, D]`
+layout XLA:CPU transposed every layer's cache at every step (docs/evaluation.md).
 """
 
 from __future__ import annotations
@@ -20,23 +25,24 @@ from gentool_jax.model.config import ModelConfig
 @jax.tree_util.register_dataclass
 @dataclasses.dataclass(frozen=True)
 class KVCache:
-    k: tuple[jax.Array, ...]  # per layer [batch, slots, kv_heads, head_dim]
-    v: tuple[jax.Array, ...]  # per layer [batch, slots, kv_heads, head_dim]
+    k: tuple[jax.Array, ...]  # per layer [batch, kv_heads, head_dim, slots]
+    v: tuple[jax.Array, ...]  # per layer [batch, kv_heads, slots, head_dim]
     segment_ids: jax.Array  # [batch, slots] int32; 0 = empty slot or padding
     index: jax.Array  # int32 scalar: the next slot to write
 
     @property
     def max_len(self) -> int:
-        return self.k[0].shape[1]
+        return self.v[0].shape[2]
 
 
 def init_cache(config: ModelConfig, batch: int, max_len: int,
                dtype: jnp.dtype = jnp.float32) -> KVCache:
     """An empty cache with room for `max_len` tokens per row."""
-    shape = (batch, max_len, config.num_kv_heads, config.head_dim)
+    keys = (batch, config.num_kv_heads, config.head_dim, max_len)
+    values = (batch, config.num_kv_heads, max_len, config.head_dim)
     return KVCache(
-        k=tuple(jnp.zeros(shape, dtype) for _ in range(config.num_layers)),
-        v=tuple(jnp.zeros(shape, dtype) for _ in range(config.num_layers)),
+        k=tuple(jnp.zeros(keys, dtype) for _ in range(config.num_layers)),
+        v=tuple(jnp.zeros(values, dtype) for _ in range(config.num_layers)),
         segment_ids=jnp.zeros((batch, max_len), jnp.int32),
         index=jnp.zeros((), jnp.int32),
     )

@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from gentool_jax.model.attention import MaskSpec, attend
+from gentool_jax.model.attention import MaskSpec, attend, attend_cached
 from gentool_jax.model.config import ModelConfig, RopeScaling
 from gentool_jax.model.linear import Linear
 
@@ -81,14 +81,18 @@ class Attention(nnx.Module):
         k = self.k_proj(x).reshape(b, t, self.num_kv_heads, self.head_dim)
         v = self.v_proj(x).reshape(b, t, self.num_kv_heads, self.head_dim)
         q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
-        if cached_kv is not None:
-            k_cache, v_cache, index = cached_kv
-            k = jax.lax.dynamic_update_slice(k_cache, k.astype(k_cache.dtype), (0, index, 0, 0))
-            v = jax.lax.dynamic_update_slice(v_cache, v.astype(v_cache.dtype), (0, index, 0, 0))
         # Grouped-query attention without repeating K/V: each kv head serves a group of queries.
         groups = self.num_heads // self.num_kv_heads
         q = q.reshape(b, t, self.num_kv_heads, groups, self.head_dim)
-        out = attend(q, k.astype(self.dtype), v.astype(self.dtype), mask)
+        if cached_kv is None:
+            out = attend(q, k, v, mask)
+        else:  # the cache's layout (`model/kv_cache.py`): k [B, K, D, S], v [B, K, S, D]
+            k_cache, v_cache, index = cached_kv
+            k = jax.lax.dynamic_update_slice(
+                k_cache, jnp.transpose(k, (0, 2, 3, 1)).astype(k_cache.dtype), (0, 0, 0, index))
+            v = jax.lax.dynamic_update_slice(
+                v_cache, jnp.swapaxes(v, 1, 2).astype(v_cache.dtype), (0, 0, index, 0))
+            out = attend_cached(q, k.astype(self.dtype), v.astype(self.dtype), mask)
         return self.o_proj(out.reshape(b, t, self.num_heads * self.head_dim)), (k, v)
 
 

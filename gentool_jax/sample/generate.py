@@ -249,7 +249,7 @@ def _new_cache(model: nnx.Module, shape: tuple[int, int], mesh: Mesh | None,
     heads = "tensor" if ("tensor" in mesh.axis_names
                          and model.config.num_kv_heads % mesh.shape["tensor"] == 0) else None
     batch_spec = axes or None
-    kv = (NamedSharding(mesh, P(batch_spec, None, heads, None)),) * model.config.num_layers
+    kv = (NamedSharding(mesh, P(batch_spec, heads, None, None)),) * model.config.num_layers
     shardings = KVCache(k=kv, v=kv, segment_ids=NamedSharding(mesh, P(batch_spec, None)),
                         index=NamedSharding(mesh, P()))
     return jax.jit(make, out_shardings=shardings)()
