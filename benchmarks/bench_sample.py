@@ -1,13 +1,15 @@
 """Decode speed of our sampler against transformers `generate`, same prompts, same run.
 
     python benchmarks/bench_sample.py [--model smollm2-135m-instruct] [--batch 4]
-                                      [--new-tokens 64] [--repeats 3]
+                                      [--new-tokens 64] [--repeats 3] [--system-tokens 0]
 
 Both sides decode greedily exactly `--new-tokens` tokens (no early stop) from the same
 left-padded batch of chat prompts. Decode speed excludes the prompt: each side is also timed
 generating a single token (prefill + 1), and decode tokens/s = batch × (new − 1) / (t_new −
-t_1). Both sides are warmed up first (our compilation is not timed). torch is a benchmark-only
-dependency.
+t_1). `--system-tokens 420` adds a system message of compact tool lines of about that many
+tokens, so the cache is as long as an evaluation prompt's (DESIGN §8: ≈80% of a sample is the
+toolset) and attention over it weighs as it does there. Both sides are warmed up first (our
+compilation is not timed). torch is a benchmark-only dependency.
 """
 
 from __future__ import annotations
@@ -30,12 +32,19 @@ QUESTIONS = (
 )
 
 
-def chat_prompts(tokenizer, batch: int) -> list[list[int]]:
+TOOL_LINE = "weather_now(city: string, units?: string) -> object — current conditions in a city"
+
+
+def chat_prompts(tokenizer, batch: int, system_tokens: int = 0) -> list[list[int]]:
+    per_line = len(tokenizer(TOOL_LINE + "\n")["input_ids"])
+    system = "Tools:\n" + "\n".join([TOOL_LINE] * (system_tokens // per_line))
     prompts = []
     for i in range(batch):
-        rendered = tokenizer.apply_chat_template(
-            [{"role": "user", "content": QUESTIONS[i % len(QUESTIONS)]}],
-            add_generation_prompt=True, tokenize=True)
+        messages = [{"role": "user", "content": QUESTIONS[i % len(QUESTIONS)]}]
+        if system_tokens:
+            messages.insert(0, {"role": "system", "content": system})
+        rendered = tokenizer.apply_chat_template(messages, add_generation_prompt=True,
+                                                 tokenize=True)
         ids = rendered["input_ids"] if hasattr(rendered, "keys") else rendered
         prompts.append([int(t) for t in ids])
     return prompts
@@ -90,6 +99,7 @@ def main() -> None:
     parser.add_argument("--new-tokens", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--dtype", default="float32")
+    parser.add_argument("--system-tokens", type=int, default=0)
     args = parser.parse_args()
 
     import jax
@@ -97,7 +107,7 @@ def main() -> None:
     from gentool_jax.model.registry import load_tokenizer, resolve_model
 
     path = resolve_model(ml_collections.ConfigDict(dict(name=args.model, cache_dir="")))
-    prompts = chat_prompts(load_tokenizer(path), args.batch)
+    prompts = chat_prompts(load_tokenizer(path), args.batch, args.system_tokens)
     lengths = [len(p) for p in prompts]
     print(f"model {args.model} ({args.dtype}) on {jax.devices()[0].platform}, batch "
           f"{args.batch}, prompt tokens {min(lengths)}-{max(lengths)}, {args.new_tokens} new "
