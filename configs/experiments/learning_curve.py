@@ -1,5 +1,5 @@
 """The learning curve of docs/results.md: the default run with a longer stage 2, checkpointed
-every 4 steps and all checkpoints kept, so validation TSA can be read at each of them.
+every 8 steps and all checkpoints kept, so validation TSA can be read at each of them.
 
     gentool-jax train --config=configs/experiments/learning_curve.py
     gentool-jax evaluate --config=configs/experiments/learning_curve.py \
@@ -15,7 +15,7 @@ from configs import default
 def get_config():
     config = default.get_config()
     config.workdir = "runs/experiments/learning_curve"
-    config.train.stage2.steps = 24
-    config.train.checkpoint_every = 4
+    config.train.stage2.steps = 64
+    config.train.checkpoint_every = 8
     config.train.keep_checkpoints = 10
     return config
