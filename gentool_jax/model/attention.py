@@ -74,18 +74,12 @@ def attend(q: jax.Array, k: jax.Array, v: jax.Array, spec: MaskSpec) -> jax.Arra
 def attend_cached(q: jax.Array, k_t: jax.Array, v: jax.Array, spec: MaskSpec) -> jax.Array:
     """q `[B, T, K, G, D]` over a layer's cache, k_t `[B, K, D, S]`, v `[B, K, S, D]`.
 
-    One query (a decode step) takes `_attend_step`; a prefill takes the tiled kernel or the
-    dense form in their own layouts (one transpose of the cache a prefill, not a step).
+    One query (a decode step) takes `_attend_step`; a prefill goes through `attend` with the
+    cache transposed back (once a prefill, not a step).
     """
     if q.shape[1] == 1:
         return _attend_step(q, k_t, v, spec.dense())
-    k = jnp.swapaxes(k_t, 2, 3)
-    tile_q, tile_k = _tile_size(q.shape[1]), _tile_size(k.shape[2])
-    if tile_q is None or tile_k is None:
-        return attend_dense(q, jnp.swapaxes(k, 1, 2), jnp.swapaxes(v, 1, 2), spec.dense(),
-                            query_chunk=ATTENTION_QUERY_CHUNK)
-    out = _flash_head_major(jnp.transpose(q, (0, 2, 3, 1, 4)), k, v, spec, tile_q, tile_k)
-    return jnp.transpose(out, (0, 3, 1, 2, 4))
+    return attend(q, jnp.transpose(k_t, (0, 3, 1, 2)), jnp.swapaxes(v, 1, 2), spec)
 
 
 def _attend_step(q, k_t, v, mask):
