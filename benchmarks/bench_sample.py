@@ -9,7 +9,9 @@ generating a single token (prefill + 1), and decode tokens/s = batch × (new −
 t_1). `--system-tokens 420` adds a system message of compact tool lines of about that many
 tokens, so the cache is as long as an evaluation prompt's (DESIGN §8: ≈80% of a sample is the
 toolset) and attention over it weighs as it does there. Both sides are warmed up first (our
-compilation is not timed). torch is a benchmark-only dependency.
+compilation is not timed). torch is a benchmark-only dependency. The same run measures the
+machine's read bandwidth and prints the share each side uses: decode of a small model is
+bound by reading every weight (and the cache) once a step (`benchmarks/roofline.py`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import argparse
 import time
 
 import ml_collections
+from roofline import decode_step_bytes, machine_limits
 
 QUESTIONS = (
     "Will I need an umbrella in Lisbon tomorrow afternoon?",
@@ -104,9 +107,12 @@ def main() -> None:
 
     import jax
 
+    from gentool_jax.model.config import ModelConfig
     from gentool_jax.model.registry import load_tokenizer, resolve_model
 
+    limits = machine_limits()
     path = resolve_model(ml_collections.ConfigDict(dict(name=args.model, cache_dir="")))
+    shape = vars(ModelConfig.from_hf(path))
     prompts = chat_prompts(load_tokenizer(path), args.batch, args.system_tokens)
     lengths = [len(p) for p in prompts]
     print(f"model {args.model} ({args.dtype}) on {jax.devices()[0].platform}, batch "
@@ -121,6 +127,13 @@ def main() -> None:
               f"{full:6.2f} s, decode {rates[name]:8.1f} tokens/s")
     ratio = rates["gentool-jax"] / rates["transformers"]
     print(f"ratio gentool-jax / transformers decode tokens/s: {ratio:.2f}x")
+    width = 2 if args.dtype == "bfloat16" else 4
+    step_bytes = decode_step_bytes(shape, batch=args.batch, weight_bytes=width, cache_bytes=width,
+                                   cache_len=max(lengths) + args.new_tokens // 2)
+    for name, rate in rates.items():
+        used = step_bytes * rate / args.batch
+        print(f"{name:>13}: reads {used / 1e9:.1f} GB/s = {100 * used / limits['read_bytes']:.0f}% "
+              f"of the measured read bandwidth ({step_bytes / 1e6:.0f} MB a step)")
 
 
 if __name__ == "__main__":

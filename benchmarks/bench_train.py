@@ -4,7 +4,8 @@ Both sides train a randomly initialised SmolLM2-135M-shaped Llama (30 layers, d=
 vocabulary) with LoRA r=8 on q_proj/v_proj, AdamW, fp32, batch 4 x 256 tokens, the loss on the
 last 60 tokens of each row (a tool-use prompt is mostly masked; DESIGN §8). Tokens/s counts all
 4 x 256 tokens a step processes. Both run in this process; their timed steps alternate, so
-they share whatever load the machine has.
+they share whatever load the machine has. The same run measures the machine's matmul peak and
+prints both sides' MFU by the frozen-base LoRA formula of `benchmarks/roofline.py`.
 
     python benchmarks/bench_train.py [--steps 5] [--rows 4] [--length 256] [--targets 60]
         [--loss-chunk 64] [--skip-torch]
@@ -17,6 +18,7 @@ import time
 from collections.abc import Callable
 
 import numpy as np
+from roofline import lora_step_flops, machine_limits, report_mfu
 
 SHAPE = dict(vocab_size=49152, hidden_size=576, intermediate_size=1536, num_layers=30,
              num_heads=9, num_kv_heads=3, head_dim=64, rope_theta=100000.0, rms_norm_eps=1e-5,
@@ -24,9 +26,10 @@ SHAPE = dict(vocab_size=49152, hidden_size=576, intermediate_size=1536, num_laye
 RANK, ALPHA, TARGET_TOKENS = 8, 16.0, 60
 
 
-def make_batch(rows: int, length: int, targets: int = TARGET_TOKENS) -> dict[str, np.ndarray]:
+def make_batch(rows: int, length: int, targets: int = TARGET_TOKENS,
+               vocab_size: int = SHAPE["vocab_size"]) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(0)
-    tokens = rng.integers(0, SHAPE["vocab_size"], (rows, length)).astype(np.int32)
+    tokens = rng.integers(0, vocab_size, (rows, length)).astype(np.int32)
     mask = np.zeros((rows, length), np.float32)
     mask[:, max(length - targets - 1, 0):length - 1] = 1.0
     return {"tokens": tokens, "targets": np.roll(tokens, -1, axis=1), "loss_mask": mask,
@@ -34,9 +37,11 @@ def make_batch(rows: int, length: int, targets: int = TARGET_TOKENS) -> dict[str
             "segment_ids": np.ones_like(tokens), "turn_ids": np.zeros_like(tokens)}
 
 
-def lora_training_state(remat: str = "none"):
-    """(graphdef, adapters, frozen weights, optimizer, optimizer state) of the benchmark model:
-    random SmolLM2-shaped weights, LoRA r=8 on q/v, AdamW at a constant rate."""
+def lora_training_state(shape: dict = SHAPE, *, targets: str = r".*(q_proj|v_proj)$",
+                        dtype: str = "float32", remat: str = "none"):
+    """(graphdef, adapters, frozen weights, optimizer, optimizer state) of a benchmark model:
+    random weights of `shape`, LoRA r=8 on `targets`, AdamW at a constant rate."""
+    import jax.numpy as jnp
     from flax import nnx
     from ml_collections import ConfigDict
 
@@ -45,9 +50,10 @@ def lora_training_state(remat: str = "none"):
     from gentool_jax.model.lora import apply_lora, split_lora
     from gentool_jax.train.optimizer import make_optimizer
 
-    model = Llama(ModelConfig(**SHAPE), remat=remat, rngs=nnx.Rngs(0))
-    apply_lora(model, ConfigDict(dict(rank=RANK, alpha=ALPHA, dropout=0.0,
-                                      targets=r".*(q_proj|v_proj)$", param_dtype="float32")),
+    model = Llama(ModelConfig(**shape), dtype=jnp.dtype(dtype), param_dtype=jnp.dtype(dtype),
+                  remat=remat, rngs=nnx.Rngs(0))
+    apply_lora(model, ConfigDict(dict(rank=RANK, alpha=ALPHA, dropout=0.0, targets=targets,
+                                      param_dtype="float32")),
                nnx.Rngs(params=1))
     graphdef, lora, frozen = split_lora(model)
     train = ConfigDict(dict(schedule="constant", b1=0.9, b2=0.999, weight_decay=0.0,
@@ -56,7 +62,8 @@ def lora_training_state(remat: str = "none"):
     return graphdef, lora, frozen, optimizer, optimizer.init(lora)
 
 
-def jax_step(batch: dict[str, np.ndarray], loss_chunk: int = 64) -> Callable[[], None]:
+def jax_step(batch: dict[str, np.ndarray], loss_chunk: int = 64,
+             state_fn: Callable[[], tuple] = lora_training_state) -> Callable[[], None]:
     """One call = one optimizer step of our jitted train step on one device."""
     import jax
     from ml_collections import ConfigDict
@@ -65,7 +72,7 @@ def jax_step(batch: dict[str, np.ndarray], loss_chunk: int = 64) -> Callable[[],
     from gentool_jax.parallel.partition import batch_sharding, state_shardings
     from gentool_jax.train.step import compile_train_step, make_train_step
 
-    graphdef, lora, frozen, optimizer, opt_state = lora_training_state()
+    graphdef, lora, frozen, optimizer, opt_state = state_fn()
     mesh = make_mesh(ConfigDict(dict(data=1, fsdp=1, tensor=1)), jax.devices()[:1])
     step_fn = compile_train_step(
         make_train_step(graphdef, optimizer, grad_accum=1, dropout_seed=0,
@@ -135,6 +142,7 @@ def main() -> None:
                         help="target tokens per row (length-1 = loss on every token)")
     parser.add_argument("--skip-torch", action="store_true")
     args = parser.parse_args()
+    limits = machine_limits()
     batch = make_batch(args.rows, args.length, args.targets)
     tokens = batch["tokens"].size
     steps = {"gentool-jax": jax_step(batch, args.loss_chunk)}
@@ -153,6 +161,12 @@ def main() -> None:
               f"{args.rows}x{args.length} tokens)")
     if len(rates) == 2:
         print(f"ratio        {rates['gentool-jax'] / rates['HF + PEFT']:8.2f}x")
+    flops = lora_step_flops(SHAPE, rows=args.rows, length=args.length,
+                            target_tokens=min(args.targets, args.length - 1),
+                            lora_targets=("q_proj", "v_proj"), rank=RANK)
+    print("step FLOPs: " + ", ".join(f"{part} {flop / 1e9:.1f} G" for part, flop in flops.items()))
+    for name, values in seconds.items():
+        print(report_mfu(name, flops["total"], float(np.median(values)), limits, "float32"))
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
     gentool-jax train --config=configs/experiments/learning_curve.py
     python benchmarks/learning_curve.py --validation=64 [--points stage1 stage2/8 stage2/16]
+    python benchmarks/learning_curve.py --config=configs/experiments/learning_curve_2048.py ...
 
 Writes a fixed validation subset (whole queries, all four variants, seeded), evaluates every
 requested checkpoint and the BM25 selector on it with `gentool-jax evaluate --data` (so the
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib.util
 import json
 import subprocess
 import sys
@@ -50,9 +52,18 @@ def _samples_seen(workdir: Path, point: str) -> int:
     raise ValueError(point)
 
 
-def _evaluate(point: str, data: Path, out: Path, workdir: Path) -> dict:
+def _workdir(config: str) -> Path:
+    """The workdir the config file names, read the way `--config=` reads it."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # configs import configs.base
+    spec = importlib.util.spec_from_file_location("curve_config", config)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return Path(module.get_config().workdir)
+
+
+def _evaluate(point: str, data: Path, out: Path, workdir: Path, config: str) -> dict:
     checkpoint = workdir / (point if "/" not in point else point.replace("/", "/checkpoints/"))
-    command = [sys.executable, "-m", "gentool_jax.cli", "evaluate", f"--config={CONFIG}",
+    command = [sys.executable, "-m", "gentool_jax.cli", "evaluate", f"--config={config}",
                "--config.evaluate.baselines=('bm25',)", f"--checkpoint={checkpoint}",
                f"--data={data}", f"--out={out}"]
     subprocess.run(command, check=True)
@@ -61,17 +72,18 @@ def _evaluate(point: str, data: Path, out: Path, workdir: Path) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--workdir", default="runs/experiments/learning_curve")
+    parser.add_argument("--config", default=CONFIG, help="the config the run was trained with")
     parser.add_argument("--validation", type=int, default=64)
     parser.add_argument("--points", nargs="+",
                         default=["stage1", "stage2/8", "stage2/16", "stage2/24"])
     parser.add_argument("--png", default="")
     args = parser.parse_args()
-    workdir = Path(args.workdir)
+    workdir = _workdir(args.config)
     data = _validation_subset(workdir, args.validation, "curve")
     rows = []
     for point in args.points:
-        systems = _evaluate(point, data, workdir / "curve" / point.replace("/", "_"), workdir)
+        systems = _evaluate(point, data, workdir / "curve" / point.replace("/", "_"), workdir,
+                            args.config)
         trained = systems["trained"]["validation"]["all"]
         bm25 = systems["bm25"]["validation"]["all"]
         rows.append((point, _samples_seen(workdir, point), trained, bm25))

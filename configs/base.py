@@ -37,6 +37,10 @@ def _model() -> ConfigDict:
     model.param_dtype = "float32"  # storage dtype of the frozen base weights
     model.dtype = "float32"  # compute dtype (bfloat16 on accelerators)
     model.remat = "none"  # none | full | dots_saveable: activation checkpointing per layer
+    # Training attention kernel: auto | xla | cudnn | pallas (model/attention_kernels.py). auto
+    # takes cuDNN flash attention on a GPU with bf16/fp16 compute, the Pallas kernel on a
+    # one-device TPU without shared-prefix rows, else the plain-XLA tiled kernel.
+    model.attention = "auto"
     # Size of the "tiny-random" model (ignored for other models).
     model.tiny = ConfigDict(
         dict(hidden_size=64, intermediate_size=128, num_layers=2, num_heads=4, num_kv_heads=2,

@@ -10,6 +10,7 @@ import numpy as np
 from flax import nnx
 
 from gentool_jax.model.attention import MaskSpec, attend, attend_cached
+from gentool_jax.model.attention_kernels import attend_fused
 from gentool_jax.model.config import ModelConfig, RopeScaling
 from gentool_jax.model.linear import Linear
 
@@ -60,11 +61,14 @@ def apply_rope(x: jax.Array, cos: jax.Array, sin: jax.Array) -> jax.Array:
 
 
 class Attention(nnx.Module):
-    def __init__(self, config: ModelConfig, *, dtype, param_dtype, rngs: nnx.Rngs):
+    def __init__(self, config: ModelConfig, *, dtype, param_dtype, rngs: nnx.Rngs,
+                 implementation: str = "xla"):
         d, hd = config.hidden_size, config.head_dim
         self.num_heads, self.num_kv_heads, self.head_dim = (
             config.num_heads, config.num_kv_heads, hd)
         self.dtype = dtype
+        # `model/attention_kernels.py`: "xla", or a fused kernel for the full-sequence path.
+        self.implementation = implementation
         kw = dict(dtype=dtype, param_dtype=param_dtype, rngs=rngs)
         self.q_proj = Linear(d, config.num_heads * hd, use_bias=config.attention_bias, **kw)
         self.k_proj = Linear(d, config.num_kv_heads * hd, use_bias=config.attention_bias, **kw)
@@ -84,7 +88,9 @@ class Attention(nnx.Module):
         # Grouped-query attention without repeating K/V: each kv head serves a group of queries.
         groups = self.num_heads // self.num_kv_heads
         q = q.reshape(b, t, self.num_kv_heads, groups, self.head_dim)
-        if cached_kv is None:
+        if cached_kv is None and self.implementation != "xla":
+            out = attend_fused(self.implementation, q, k, v, mask)
+        elif cached_kv is None:
             out = attend(q, k, v, mask)
         else:  # the cache's layout (`model/kv_cache.py`): k [B, K, D, S], v [B, K, S, D]
             k_cache, v_cache, index = cached_kv
@@ -109,10 +115,12 @@ class MLP(nnx.Module):
 
 
 class Block(nnx.Module):
-    def __init__(self, config: ModelConfig, *, dtype, param_dtype, rngs: nnx.Rngs):
+    def __init__(self, config: ModelConfig, *, dtype, param_dtype, rngs: nnx.Rngs,
+                 attention: str = "xla"):
         norm = dict(eps=config.rms_norm_eps, dtype=dtype, param_dtype=param_dtype)
         self.input_norm = RMSNorm(config.hidden_size, **norm)
-        self.attn = Attention(config, dtype=dtype, param_dtype=param_dtype, rngs=rngs)
+        self.attn = Attention(config, dtype=dtype, param_dtype=param_dtype, rngs=rngs,
+                              implementation=attention)
         self.post_attn_norm = RMSNorm(config.hidden_size, **norm)
         self.mlp = MLP(config, dtype=dtype, param_dtype=param_dtype, rngs=rngs)
 

@@ -31,6 +31,7 @@ class Llama(nnx.Module):
         dtype: jnp.dtype = jnp.float32,
         param_dtype: jnp.dtype = jnp.float32,
         remat: str = "none",
+        attention: str = "xla",
         rngs: nnx.Rngs | None = None,
     ):
         if remat not in REMAT_POLICIES:
@@ -43,7 +44,7 @@ class Llama(nnx.Module):
                                param_dtype=param_dtype,
                                embedding_init=jax.nn.initializers.normal(0.02), rngs=rngs)
         self.layers = nnx.List([
-            Block(config, dtype=dtype, param_dtype=param_dtype, rngs=rngs)
+            Block(config, dtype=dtype, param_dtype=param_dtype, rngs=rngs, attention=attention)
             for _ in range(config.num_layers)
         ])
         self.final_norm = RMSNorm(config.hidden_size, eps=config.rms_norm_eps, dtype=dtype,

@@ -84,14 +84,17 @@ def load_model(
     param_dtype: jnp.dtype = jnp.float32,
     mesh: Mesh | None = None,
     remat: str = "none",
+    attention: str = "xla",
 ) -> Llama:
-    """Build a `Llama` from an HF directory, parameters cast to `param_dtype`."""
+    """Build a `Llama` from an HF directory, parameters cast to `param_dtype`; `attention` is a
+    resolved `model.attention` (`model/attention_kernels.py`)."""
     from gentool_jax.parallel.partition import partition_spec
 
     model_dir = Path(path)
     config = ModelConfig.from_hf(model_dir)
     abstract = nnx.eval_shape(
-        lambda: Llama(config, dtype=dtype, param_dtype=param_dtype, remat=remat))
+        lambda: Llama(config, dtype=dtype, param_dtype=param_dtype, remat=remat,
+                      attention=attention))
     graphdef, state = nnx.split(abstract)
     flat = list(nnx.to_flat_state(state))
     expected = {_path_str(p): tuple(v.shape) for p, v in flat}

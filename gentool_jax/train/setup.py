@@ -42,12 +42,25 @@ class StageState:
     init: dict  # where the adapters came from (part of the resume-compatibility metadata)
 
 
-def load_base(model_dir: Path, model_config: Any, mesh: Mesh) -> nnx.Module:
+def load_base(model_dir: Path, model_config: Any, mesh: Mesh, *,
+              attention: str = "xla") -> nnx.Module:
     from gentool_jax.model.loading import load_model
 
     return load_model(model_dir, dtype=jnp.dtype(model_config.dtype),
                       param_dtype=jnp.dtype(model_config.param_dtype), mesh=mesh,
-                      remat=str(model_config.remat))
+                      remat=str(model_config.remat), attention=attention)
+
+
+def training_attention(config: Any, model_dir: Path) -> str:
+    """`model.attention` resolved for this backend, dtype, data layout and architecture."""
+    from gentool_jax.model.attention_kernels import resolve_attention
+    from gentool_jax.model.config import ModelConfig
+
+    return resolve_attention(
+        str(config.model.attention), backend=jax.default_backend(),
+        dtype=str(config.model.dtype), share_prefix=bool(config.data.share_prefix),
+        sliding_window=ModelConfig.from_hf(model_dir).sliding_window,
+        num_devices=jax.device_count())
 
 
 def previous_stage_adapters(config: Any, stage: str, workdir: Path) -> tuple[str, int] | None:
@@ -101,7 +114,8 @@ def build_stage(config: Any, stage: str, model_dir: Path, workdir: Path, mesh: M
     if stage_config.grad_accum < 1 or stage_config.batch_size % stage_config.grad_accum:
         raise GentoolError(f"config.train.{stage}: batch_size {stage_config.batch_size} must "
                            f"split into grad_accum={stage_config.grad_accum} equal micro-batches")
-    model = load_base(model_dir, config.model, mesh)
+    model = load_base(model_dir, config.model, mesh,
+                      attention=training_attention(config, model_dir))
     base_params = count_params(nnx.state(model, nnx.Param))
     previous = previous_stage_adapters(config, stage, workdir)
     init = _init_record(config, previous)
