@@ -4,7 +4,8 @@
     python benchmarks/bench_mfu.py --quick        # CPU: 2 layers of each shape, 256 tokens
 
 Random weights of the Llama 3.2 1B / 3B and Llama 3.1 8B shapes (no download), bf16 weights
-and compute, LoRA r=8 on every linear, the loss on every token, one device. The FLOPs are the
+and compute, LoRA r=8 on every linear, the loss on every token, one device, the attention
+kernel `model.attention=auto` would pick there (`--attention` to choose). The FLOPs are the
 frozen-base LoRA formula of `benchmarks/roofline.py` (attention included, no weight gradients
 for the frozen base); the peak is the bf16 matmul rate measured in the same run, and, on
 devices `gentool_jax.train.metrics` knows, the datasheet peak too. Peak memory is the device
@@ -46,11 +47,17 @@ def peak_memory_bytes() -> float:
 
 
 def run_shape(name: str, shape: dict, args, limits: dict[str, float]) -> None:
+    import jax
+
+    from gentool_jax.model.attention_kernels import resolve_attention
     from gentool_jax.train.metrics import peak_flops_per_device
 
+    attention = resolve_attention(args.attention, backend=jax.default_backend(),
+                                  dtype="bfloat16", share_prefix=False, sliding_window=None,
+                                  num_devices=1)
     batch = make_batch(args.rows, args.length, args.length - 1, shape["vocab_size"])
     state_fn = functools.partial(lora_training_state, shape, targets=ALL_LINEARS,
-                                 dtype="bfloat16", remat=args.remat)
+                                 dtype="bfloat16", remat=args.remat, attention=attention)
     step = jax_step(batch, state_fn=state_fn)
     started = time.perf_counter()
     step()
@@ -65,7 +72,7 @@ def run_shape(name: str, shape: dict, args, limits: dict[str, float]) -> None:
                             target_tokens=args.length - 1, lora_targets=LINEAR_NAMES, rank=8)
     achieved = flops["total"] / step_seconds
     datasheet = peak_flops_per_device("bfloat16")
-    line = (f"{name}: {args.rows}x{args.length} tokens, step {step_seconds:.3f} s (first "
+    line = (f"{name} ({attention} attention): {args.rows}x{args.length} tokens, step {step_seconds:.3f} s (first "
             f"{compile_seconds:.0f} s), {args.rows * args.length / step_seconds:.0f} tokens/s, "
             f"{achieved / 1e12:.2f} TFLOP/s, MFU {100 * achieved / limits['bf16_flops']:.0f}% "
             "of measured bf16 peak")
@@ -81,6 +88,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1)
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--remat", default="none", choices=("none", "full", "dots_saveable"))
+    parser.add_argument("--attention", default="auto", choices=("auto", "xla", "cudnn", "pallas"))
     parser.add_argument("--quick", action="store_true",
                         help="2 layers of each shape and 256 tokens: a CPU smoke run")
     args = parser.parse_args()

@@ -38,7 +38,7 @@ def make_batch(rows: int, length: int, targets: int = TARGET_TOKENS,
 
 
 def lora_training_state(shape: dict = SHAPE, *, targets: str = r".*(q_proj|v_proj)$",
-                        dtype: str = "float32", remat: str = "none"):
+                        dtype: str = "float32", remat: str = "none", attention: str = "xla"):
     """(graphdef, adapters, frozen weights, optimizer, optimizer state) of a benchmark model:
     random weights of `shape`, LoRA r=8 on `targets`, AdamW at a constant rate."""
     import jax.numpy as jnp
@@ -51,7 +51,7 @@ def lora_training_state(shape: dict = SHAPE, *, targets: str = r".*(q_proj|v_pro
     from gentool_jax.train.optimizer import make_optimizer
 
     model = Llama(ModelConfig(**shape), dtype=jnp.dtype(dtype), param_dtype=jnp.dtype(dtype),
-                  remat=remat, rngs=nnx.Rngs(0))
+                  remat=remat, attention=attention, rngs=nnx.Rngs(0))
     apply_lora(model, ConfigDict(dict(rank=RANK, alpha=ALPHA, dropout=0.0, targets=targets,
                                       param_dtype="float32")),
                nnx.Rngs(params=1))

@@ -12,6 +12,7 @@ import importlib
 import importlib.util
 import os
 import sys
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from gentool_jax.errors import GentoolError
 @dataclasses.dataclass(frozen=True)
 class Option:
     name: str
-    default: str
+    default: str | bool  # a bool default makes a switch (--name / --noname)
     help: str
 
 
@@ -55,6 +56,8 @@ COMMANDS: dict[str, Command] = {
         (
             Option("stage", "all", "Which stage to run: all, stage1 or stage2."),
             Option("data", "", "Training JSONL (default: <workdir>/data/train.jsonl)."),
+            Option("recover", False, "Resume a diverged stage with a changed lr, warmup_steps "
+                   "or clip_norm (otherwise a resume refuses any config change)."),
         ),
     ),
     "evaluate": Command(
@@ -111,6 +114,25 @@ def _config_path(argv: Sequence[str]) -> str:
     return DEFAULT_CONFIG
 
 
+def _with_resolved_config(argv: Sequence[str]) -> list[str]:
+    """argv with `--config=` pointing at an existing file: a `configs/<name>.py` that is not
+    found from the current directory is taken from the installed `configs` package, so the
+    commands work from any directory (outputs still go under the workdir, relative to it)."""
+    raw = _config_path(argv)
+    path, sep, arg = raw.partition(":")
+    rest = [a for i, a in enumerate(argv) if not a.startswith("--config=") and not (
+        a == "--config" or (i > 0 and argv[i - 1] == "--config"))]
+    if Path(path).is_file():
+        return [f"--config={raw}", *rest]
+    spec = importlib.util.find_spec("configs")
+    relative = Path(path).parts[1:] if Path(path).parts[:1] == ("configs",) else ()
+    if spec is not None and spec.submodule_search_locations and relative:
+        packaged = Path(next(iter(spec.submodule_search_locations)), *relative)
+        if packaged.is_file():
+            return [f"--config={packaged}{sep}{arg}", *rest]
+    return [f"--config={raw}", *rest]
+
+
 def _make_configs_importable(config_path: str) -> None:
     """Config files say `from configs import base`; put the folder holding configs/ on the path."""
     path = Path(config_path.split(":", 1)[0]).resolve()
@@ -129,13 +151,15 @@ def _flag_values(command: Command, argv: Sequence[str] = ()) -> flags.FlagValues
         flag_values=values, lock_config=True, sys_argv=["gentool-jax", *argv],
     )
     for option in command.options:
-        flags.DEFINE_string(option.name, option.default, option.help, flag_values=values)
+        define = flags.DEFINE_bool if isinstance(option.default, bool) else flags.DEFINE_string
+        define(option.name, option.default, option.help, flag_values=values)
     return values
 
 
 def _command_help(name: str, command: Command) -> str:
     lines = [f"usage: gentool-jax {name} [--config=configs/<name>.py] [--config.<field>=<v>] "
-             + " ".join(f"[--{o.name}=...]" for o in command.options), "", command.summary, "",
+             + " ".join(f"[--{o.name}]" if isinstance(o.default, bool) else f"[--{o.name}=...]"
+                        for o in command.options), "", command.summary, "",
              "options:", "  --config=PATH   ml-collections config file (default "
              f"{DEFAULT_CONFIG}); override fields with --config.<field>=<value>"]
     lines += [f"  --{o.name:<13} {o.help}" for o in command.options]
@@ -144,9 +168,13 @@ def _command_help(name: str, command: Command) -> str:
 
 def parse(name: str, argv: Sequence[str]):
     """Parse a subcommand's arguments into (config, options); raises GentoolError on bad input."""
+    from gentool_jax.config_check import check_config
+
     command = COMMANDS[name]
+    argv = _with_resolved_config(argv)
     values = _flag_values(command, argv)
     _make_configs_importable(_config_path(argv))
+    _load_config_file(_config_path(argv))
     try:
         values([f"gentool-jax {name}", *argv])
         config = values.config
@@ -156,8 +184,27 @@ def parse(name: str, argv: Sequence[str]):
             raise GentoolError(
                 f"unknown config key '{unknown}' (configs/base.py lists every field)") from None
         raise GentoolError(f"bad command line: {str(error).strip()}") from None
+    check_config(config)
     options = {option.name: getattr(values, option.name) for option in command.options}
     return config, options
+
+
+def _load_config_file(config_path: str):
+    """Run the config file's `get_config` once, so a broken file is reported by its own path
+    and line rather than as a traceback from inside the flag parser."""
+    path, _, arg = config_path.partition(":")
+    spec = importlib.util.spec_from_file_location("_gentool_config_load", path)
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+        return module.get_config(arg) if arg else module.get_config()
+    except SyntaxError as error:
+        raise GentoolError(f"{error.filename}:{error.lineno}: config file does not parse: "
+                           f"{error.msg}") from None
+    except Exception as error:  # anything a user's config code raises is a config error
+        frame = traceback.extract_tb(error.__traceback__)[-1]
+        raise GentoolError(f"{frame.filename}:{frame.lineno}: config file failed to load: "
+                           f"{type(error).__name__}: {error}") from None
 
 
 def _unknown_override_key(argv: Sequence[str]) -> str | None:

@@ -1,4 +1,4 @@
-"""`gentool-jax pipeline`: fetch model → simulate → stage 1 → stage 2 → evaluate → report.
+"""`gentool-jax pipeline`: fetch model → simulate → stage 1 → stage 2 → evaluate → export.
 
 Each step is itself resumable (the simulator skips a finished dataset, training resumes from its
 latest checkpoint and skips finished stages, evaluation reuses saved generations), so running the
@@ -55,6 +55,7 @@ def pipeline_command(config: ConfigDict, options: dict[str, str]) -> int:
     from gentool_jax.model.registry import resolve_model
     from gentool_jax.simulate.command import simulate_command
     from gentool_jax.train.command import train_command
+    from gentool_jax.train.export import export_command
 
     started = time.time()
     workdir = Path(config.workdir)
@@ -73,6 +74,9 @@ def pipeline_command(config: ConfigDict, options: dict[str, str]) -> int:
     _step("evaluate", started)
     last_stage = workdir / config.train.stages[-1]
     evaluate_command(config, {"checkpoint": str(last_stage), "data": "", "out": ""})
+
+    _step("export", started)
+    export_command(config, {"checkpoint": str(last_stage), "out": ""})
 
     _step("done", started)
     print(_summary(workdir / "eval" / "metrics.json"))

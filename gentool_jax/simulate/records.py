@@ -91,8 +91,20 @@ def _validate_tool(tool: Any, where: str) -> None:
     params = tool.get("parameters")
     if not isinstance(params, dict) or not isinstance(params.get("properties", {}), dict):
         raise ValueError(f"{where}.parameters must be a JSON-schema object with 'properties'")
+    for name, schema in params.get("properties", {}).items():
+        if not isinstance(schema, dict):
+            raise ValueError(f"{where}.parameters.properties.{name} must be an object")
+        kind = schema.get("type", "string")
+        if not (isinstance(kind, str) or (isinstance(kind, list)
+                                          and all(isinstance(k, str) for k in kind))):
+            raise ValueError(f"{where}.parameters.properties.{name}.type must be a string")
+        if not isinstance(schema.get("description", ""), str):
+            raise ValueError(f"{where}.parameters.properties.{name}.description must be a "
+                             "string")
     required = params.get("required", [])
-    if not isinstance(required, list) or not set(required) <= set(params.get("properties", {})):
+    if not isinstance(required, list) or not all(isinstance(r, str) for r in required):
+        raise ValueError(f"{where}.parameters.required must be a list of parameter names")
+    if not set(required) <= set(params.get("properties", {})):
         raise ValueError(f"{where}.parameters.required names an undefined parameter")
     if "returns" in tool and not isinstance(tool["returns"], dict):
         raise ValueError(f"{where}.returns must be an object")
@@ -104,25 +116,41 @@ def toolset_key(record: Record) -> str:
     return json.dumps(record["tools"], sort_keys=True, ensure_ascii=False)
 
 
+def jsonl_lines(path: str | Path) -> Iterator[tuple[int, str]]:
+    """(line number, text) of each non-blank line; a missing file, a directory or bytes that
+    are not UTF-8 raise RecordError naming the file (and line), never a traceback."""
+    path = Path(path)
+    if path.is_dir():
+        raise RecordError(str(path), 0, "is a directory, not a JSONL file")
+    if not path.is_file():
+        raise RecordError(str(path), 0, "file not found")
+    with path.open("rb") as handle:
+        for line_number, raw in enumerate(handle, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as error:
+                raise RecordError(str(path), line_number,
+                                  f"not UTF-8 text (byte {raw[error.start]:#04x} at column "
+                                  f"{error.start + 1})") from None
+            if line.strip():
+                yield line_number, line
+
+
 def read_records(path: str | Path, *, validate: bool = True) -> Iterator[Record]:
     """Yield the records of a JSONL file; a bad line raises RecordError(path, line, reason)."""
     path = Path(path)
-    if not path.is_file():
-        raise RecordError(str(path), 0, "file not found")
-    with path.open(encoding="utf-8") as handle:
-        for line_number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
+    for line_number, line in jsonl_lines(path):
+        try:
+            record = json.loads(line)
+        except (json.JSONDecodeError, RecursionError) as error:
+            reason = error.msg if isinstance(error, json.JSONDecodeError) else "nested too deeply"
+            raise RecordError(str(path), line_number, f"invalid JSON: {reason}") from None
+        if validate:
             try:
-                record = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise RecordError(str(path), line_number, f"invalid JSON: {error.msg}") from None
-            if validate:
-                try:
-                    validate_record(record)
-                except ValueError as error:
-                    raise RecordError(str(path), line_number, str(error)) from None
-            yield record
+                validate_record(record)
+            except ValueError as error:
+                raise RecordError(str(path), line_number, str(error)) from None
+        yield record
 
 
 def dump_record(record: Record) -> str:

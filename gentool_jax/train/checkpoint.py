@@ -23,7 +23,11 @@ from gentool_jax.model import cache
 ITEMS = ("lora", "opt_state", "data", "metadata")
 # Config fields whose change makes the saved adapters, optimizer or data position meaningless.
 # `steps` is left out on purpose: extending a finished run is allowed.
-COMPATIBLE_KEYS = ("base_model", "lora", "data", "stage", "optimizer", "seed", "stage2_init")
+COMPATIBLE_KEYS = ("base_model", "train_data", "lora", "data", "stage", "optimizer", "seed",
+                   "stage2_init")
+# What a resume after a divergence may change (`gentool-jax train --recover`): how the next
+# steps are taken, not what the saved state means.
+RECOVERY_KEYS = {"stage": ("lr", "warmup_steps"), "optimizer": ("clip_norm",)}
 
 
 def model_fingerprint(model_dir: Path) -> str:
@@ -39,6 +43,18 @@ def model_fingerprint(model_dir: Path) -> str:
     for name in names:
         file_hash = manifest.get(name, {}).get("sha256") or cache.file_sha256(model_dir / name)
         digest.update(f"{name}:{file_hash}\n".encode())
+    return digest.hexdigest()
+
+
+def data_fingerprint(path: Path) -> str:
+    """sha256 over the training records (a JSONL file, or every file of a TFDS directory), so a
+    re-simulated or different dataset is never resumed onto adapters trained on another."""
+    path = Path(path)
+    if path.is_file():
+        return cache.file_sha256(path)
+    digest = hashlib.sha256()
+    for file in sorted(p for p in path.rglob("*") if p.is_file()):
+        digest.update(f"{file.relative_to(path)}:{cache.file_sha256(file)}\n".encode())
     return digest.hexdigest()
 
 
@@ -98,8 +114,9 @@ class StageCheckpoints:
         self.manager.close()
 
 
-def check_compatible(saved: dict, current: dict, *, where: Path) -> None:
-    """Refuse to resume when the base model or a config that shapes the state has changed."""
+def check_compatible(saved: dict, current: dict, *, where: Path, recover: bool = False) -> None:
+    """Refuse to resume when the base model, the data or a config that shapes the state has
+    changed. With `recover`, the RECOVERY_KEYS fields may differ (a resume after divergence)."""
     base_saved, base_now = saved.get("base_model", {}), current["base_model"]
     if base_saved.get("fingerprint") != base_now["fingerprint"]:
         raise CheckpointError(
@@ -107,15 +124,28 @@ def check_compatible(saved: dict, current: dict, *, where: Path) -> None:
             f"(fingerprint {str(base_saved.get('fingerprint'))[:12]}), but this run uses "
             f"{base_now['name']!r} (fingerprint {base_now['fingerprint'][:12]}). Use the original "
             "model, or a new workdir to train from scratch.")
+    data_saved, data_now = saved.get("train_data", {}), current["train_data"]
+    if data_saved.get("fingerprint") != data_now["fingerprint"]:
+        raise CheckpointError(
+            f"{where} was trained on other records ({data_saved.get('path')}, sha256 "
+            f"{str(data_saved.get('fingerprint'))[:12]}) than this run's {data_now['path']} "
+            f"(sha256 {data_now['fingerprint'][:12]}): the data was re-simulated or another "
+            "--data given. Use the original data, or a new workdir to train from scratch.")
     for key in COMPATIBLE_KEYS:
-        if key == "base_model":
+        if key in ("base_model", "train_data"):
             continue
-        if saved.get(key) != current.get(key):
+        old, new = saved.get(key), current.get(key)
+        if recover and key in RECOVERY_KEYS and isinstance(old, dict) and isinstance(new, dict):
+            old = {k: v for k, v in old.items() if k not in RECOVERY_KEYS[key]}
+            new = {k: v for k, v in new.items() if k not in RECOVERY_KEYS[key]}
+        if old != new:
+            hint = (" To resume after a divergence with a lower learning rate, longer warmup or "
+                    "clip_norm, add --recover." if key in RECOVERY_KEYS and not recover else "")
             raise CheckpointError(
                 f"{where} was written with a different '{key}' config: saved "
                 f"{json.dumps(saved.get(key), sort_keys=True)}, now "
                 f"{json.dumps(current.get(key), sort_keys=True)}. Restore the old settings or "
-                "use a new workdir.")
+                f"use a new workdir.{hint}")
 
 
 def done_marker(stage_dir: Path) -> Path:

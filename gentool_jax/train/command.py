@@ -8,7 +8,12 @@ from typing import Any
 import jax
 
 from gentool_jax.errors import GentoolError
-from gentool_jax.train.checkpoint import check_compatible, model_fingerprint, read_done
+from gentool_jax.train.checkpoint import (
+    check_compatible,
+    data_fingerprint,
+    model_fingerprint,
+    read_done,
+)
 
 STAGE_OPTIONS = ("all", "stage1", "stage2")
 
@@ -33,11 +38,12 @@ def default_data_path(config: Any) -> Path:
 
 
 def run_training(config: Any, data_path: str | Path | None = None,
-                 stages: list[str] | None = None) -> dict:
+                 stages: list[str] | None = None, recover: bool = False) -> dict:
     """Train the given stages (default: all configured) and return {stage: summary}.
 
     A stage already marked done is skipped, so calling this again after a crash (or after the
-    pipeline restarts) only does the missing work.
+    pipeline restarts) only does the missing work. `recover` lets a resume change the learning
+    rate, warmup and clip norm (after a divergence; `checkpoint.RECOVERY_KEYS`).
     """
     from gentool_jax.model.registry import load_tokenizer, resolve_model
     from gentool_jax.parallel import distributed
@@ -50,9 +56,8 @@ def run_training(config: Any, data_path: str | Path | None = None,
         distributed.initialize(config.distributed)
     names = _stages(config, stages)
     workdir = Path(config.workdir)
-    if jax.process_index() == 0:
-        workdir.mkdir(parents=True, exist_ok=True)
-        (workdir / "config.json").write_text(config.to_json_best_effort(indent=1) + "\n")
+    # Inputs are checked before anything is written, so a failed start leaves the workdir as
+    # it was (its config.json included).
     records_path = Path(data_path) if data_path else default_data_path(config)
     if not records_path.exists():
         raise GentoolError(f"training data {records_path} does not exist; run `gentool-jax "
@@ -60,21 +65,30 @@ def run_training(config: Any, data_path: str | Path | None = None,
     mesh = make_mesh(config.mesh)
     model_dir = resolve_model(config.model)
     tokenizer = load_tokenizer(model_dir)
-    base = {"name": str(config.model.name), "fingerprint": model_fingerprint(model_dir)}
+    inputs = {
+        "base_model": {"name": str(config.model.name),
+                       "fingerprint": model_fingerprint(model_dir)},
+        "train_data": {"path": str(records_path), "fingerprint": data_fingerprint(records_path)},
+    }
+    if jax.process_index() == 0:
+        workdir.mkdir(parents=True, exist_ok=True)
+        tmp = workdir / "config.json.tmp"
+        tmp.write_text(config.to_json_best_effort(indent=1) + "\n")
+        tmp.replace(workdir / "config.json")
     summaries = {}
     for stage in names:
         done = read_done(workdir / stage)
         if done is not None and done.get("step") == int(config.train[stage].steps):
             # A finished stage is skipped only if it is the stage this config would train.
-            current = stage_metadata(config, stage, base, stage_init(config, stage, workdir))
+            current = stage_metadata(config, stage, inputs, stage_init(config, stage, workdir))
             check_compatible(done.get("metadata", {}), current, where=workdir / stage)
             summaries[stage] = {**done, "skipped": True}
             continue
         seed = int(config.seed) + 1000 * (list(config.train.stages).index(stage) + 1)
         state = build_stage(config, stage, model_dir, workdir, mesh, seed=seed)
         summaries[stage] = run_stage(config, stage, state, records_path=records_path,
-                                     tokenizer=tokenizer, workdir=workdir, mesh=mesh, base=base,
-                                     seed=seed)
+                                     tokenizer=tokenizer, workdir=workdir, mesh=mesh,
+                                     inputs=inputs, seed=seed, recover=recover)
         del state
     if jax.process_index() == 0:
         for stage, summary in summaries.items():
@@ -91,5 +105,5 @@ def train_command(config: Any, options: dict[str, str]) -> int:
     if stage not in STAGE_OPTIONS:
         raise GentoolError(f"--stage must be one of {STAGE_OPTIONS}, got {stage!r}")
     run_training(config, data_path=options.get("data") or None,
-                 stages=None if stage == "all" else [stage])
+                 stages=None if stage == "all" else [stage], recover=bool(options.get("recover")))
     return 0

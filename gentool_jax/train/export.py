@@ -7,6 +7,7 @@ base weights, then each stage's adapters in order (kept and further trained with
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +16,12 @@ from flax import nnx
 from gentool_jax.errors import CheckpointError, GentoolError
 from gentool_jax.model.export import collect_adapters, combine, export_merged, export_peft_adapter
 from gentool_jax.model.lora import apply_lora, iter_linears, merge_lora, split_lora
+from gentool_jax.model.registry import base_model_id
 from gentool_jax.parallel.partition import place_model
 from gentool_jax.train.checkpoint import StageCheckpoints, model_fingerprint, read_done
 
 
-def _locate(config: Any, checkpoint: str) -> tuple[Path, str, int | None]:
+def locate_checkpoint(config: Any, checkpoint: str) -> tuple[Path, str, int | None]:
     """(workdir, stage, step or None = latest) from --checkpoint (stage dir, its checkpoints
     dir or one step dir), defaulting to the last configured stage that has checkpoints."""
     stages = list(config.train.stages)
@@ -71,7 +73,7 @@ def load_trained_model(config: Any, checkpoint: str = "", mesh: Any = None):
     from gentool_jax.model.registry import resolve_model
     from gentool_jax.train.setup import load_base
 
-    workdir, target, step = _locate(config, checkpoint)
+    workdir, target, step = locate_checkpoint(config, checkpoint)
     stages = list(config.train.stages)
     model_dir = resolve_model(config.model)
     fingerprint = model_fingerprint(model_dir)
@@ -97,15 +99,27 @@ def load_trained_model(config: Any, checkpoint: str = "", mesh: Any = None):
 
 
 def export_trained(config: Any, checkpoint: str = "", out: str = "") -> Path:
-    """Write `<out>/adapter` (PEFT) and `<out>/merged` (HF); returns `out`."""
+    """Write `<out>/adapter` (PEFT) and `<out>/merged` (HF); returns `out`.
+
+    Both are written into `<out>.partial` and swapped in whole, so a kill mid-export leaves the
+    previous export (if any) in place, never a mix of the two.
+    """
     model, merged, model_dir = load_trained_model(config, checkpoint)
     out_dir = Path(out) if out else Path(config.workdir) / "export"
+    partial = out_dir.with_name(out_dir.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
     adapters = combine([*merged, collect_adapters(model)])
-    export_peft_adapter(adapters, out_dir / "adapter", base_model=str(model_dir),
+    export_peft_adapter(adapters, partial / "adapter", base_model=base_model_id(config.model),
                         dropout=float(config.model.lora.dropout),
                         linear_paths=[path for path, _ in iter_linears(model)])
     merge_lora(model)
-    export_merged(model, model_dir, out_dir / "merged")
+    export_merged(model, model_dir, partial / "merged")
+    previous = out_dir.with_name(out_dir.name + ".previous")
+    shutil.rmtree(previous, ignore_errors=True)
+    if out_dir.exists():
+        out_dir.rename(previous)
+    partial.rename(out_dir)
+    shutil.rmtree(previous, ignore_errors=True)
     return out_dir
 
 

@@ -23,12 +23,13 @@ from gentool_jax.train.metrics import MetricsWriter, model_flops_utilization, re
 from gentool_jax.train.setup import StageState
 
 
-def stage_metadata(config: Any, stage: str, base: dict, init: dict) -> dict:
-    """What a checkpoint records so a resume can prove it continues the same run."""
+def stage_metadata(config: Any, stage: str, inputs: dict, init: dict) -> dict:
+    """What a checkpoint records so a resume can prove it continues the same run; `inputs`
+    identifies the base model and the training records (`base_model`, `train_data`)."""
     stage_config = config.train[stage]
     train = config.train
     return {
-        "base_model": base,
+        **inputs,
         "lora": {key: config.model.lora[key] for key in ("rank", "alpha", "dropout", "targets",
                                                           "param_dtype")},
         "data": {key: config.data[key] for key in ("tool_style", "max_len", "shuffle_tools",
@@ -48,17 +49,23 @@ def _check_finite(loss: float, step: int, metrics: dict, stage_dir: Path,
                   last_saved: int | None) -> None:
     if math.isfinite(loss) and bool(metrics["finite"]):
         return
-    kept = (f"the last good checkpoint is step {last_saved} in {stage_dir / 'checkpoints'}"
-            if last_saved is not None else "no checkpoint was saved yet")
+    stage = stage_dir.name
+    change = (f"lower --config.train.{stage}.lr, raise --config.train.{stage}.warmup_steps or "
+              "set --config.train.clip_norm")
+    if last_saved is not None:
+        advice = (f"the last good checkpoint is step {last_saved} in "
+                  f"{stage_dir / 'checkpoints'}. To resume from it, {change} and rerun "
+                  "`gentool-jax train` with those overrides and --recover")
+    else:
+        advice = f"no checkpoint was saved yet. {change[0].upper()}{change[1:]} and rerun"
     raise TrainingDivergedError(
         f"training diverged at step {step}: loss {loss} "
         f"(grad_norm {float(metrics['grad_norm']):.4g}, "
-        f"{int(metrics['target_tokens'])} target tokens); {kept}. Lower the learning rate, "
-        "raise warmup_steps or keep clip_norm on, then rerun to resume from it.")
+        f"{int(metrics['target_tokens'])} target tokens); {advice}.")
 
 
 def run_stage(config: Any, stage: str, state: StageState, *, records_path: Path, tokenizer: Any,
-              workdir: Path, mesh: Any, base: dict, seed: int) -> dict:
+              workdir: Path, mesh: Any, inputs: dict, seed: int, recover: bool = False) -> dict:
     """Train `stage` to its configured step count; returns its summary (also written as DONE)."""
     stage_config = config.train[stage]
     stage_dir = workdir / stage
@@ -67,11 +74,11 @@ def run_stage(config: Any, stage: str, state: StageState, *, records_path: Path,
                                    stage_config=stage_config, seed=seed)
     checkpoints = StageCheckpoints(stage_dir / "checkpoints",
                                    keep=int(config.train.keep_checkpoints))
-    metadata = stage_metadata(config, stage, base, state.init)
+    metadata = stage_metadata(config, stage, inputs, state.init)
     start = checkpoints.latest_step() or 0
     if start:
         check_compatible(checkpoints.metadata(start), metadata,
-                         where=stage_dir / "checkpoints")
+                         where=stage_dir / "checkpoints", recover=recover)
         state.lora, state.opt_state = checkpoints.restore(
             start, lora=state.lora, opt_state=state.opt_state,
             data=checkpoint_restore_args(iterator))

@@ -1,0 +1,89 @@
+"""Every config value with a fixed set of choices or a range, checked once at the command line.
+
+A bad value used to fail where it was first read, often after the model had loaded or a stage
+had trained; here all of them are checked before any command starts, and the error names the
+field, its value and what it may be. The allowed sets are the ones the code that reads each
+field defines, imported from there, so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from gentool_jax.errors import GentoolError
+
+DTYPES = ("float32", "bfloat16", "float16")
+
+
+def _choices() -> dict[str, tuple[str, ...]]:
+    from gentool_jax.data.render import STYLES
+    from gentool_jax.data.sources import SOURCES
+    from gentool_jax.model.attention_kernels import IMPLEMENTATIONS
+    from gentool_jax.model.llama import REMAT_POLICIES
+    from gentool_jax.train.optimizer import SCHEDULES
+    from gentool_jax.train.setup import STAGE2_INIT
+
+    return {
+        "model.dtype": DTYPES, "model.param_dtype": DTYPES, "model.lora.param_dtype": DTYPES,
+        "model.remat": tuple(REMAT_POLICIES), "model.attention": IMPLEMENTATIONS,
+        "data.tool_style": STYLES, "data.source": SOURCES,
+        "train.schedule": SCHEDULES, "train.stage2_init": STAGE2_INIT,
+    }
+
+
+def _subsets() -> dict[str, tuple[str, ...]]:
+    from gentool_jax.evaluate.command import BASELINES
+    from gentool_jax.simulate.generate import SPLITS
+
+    return {"evaluate.splits": tuple(s for s in SPLITS if s != "train"),
+            "evaluate.baselines": BASELINES}
+
+
+def _get(config: Any, field: str) -> Any:
+    node = config
+    for part in field.split("."):
+        node = node[part]
+    return node
+
+
+def _positive(config: Any) -> Iterable[tuple[str, Any, bool]]:
+    """(field, value, allow zero) of every field that must be a positive number."""
+    yield "data.max_len", config.data.max_len, False
+    yield "model.lora.rank", config.model.lora.rank, False
+    yield "train.checkpoint_every", config.train.checkpoint_every, False
+    yield "train.keep_checkpoints", config.train.keep_checkpoints, False
+    yield "train.log_every", config.train.log_every, False
+    yield "sample.batch_size", config.sample.batch_size, False
+    yield "sample.max_new_tokens", config.sample.max_new_tokens, False
+    yield "evaluate.max_samples_per_split", config.evaluate.max_samples_per_split, True
+    for stage in config.train.stages:
+        if stage not in config.train:
+            raise GentoolError(f"config.train.stages lists {stage!r}, but config.train has no "
+                               "such section")
+        section = config.train[stage]
+        yield f"train.{stage}.steps", section.steps, True
+        yield f"train.{stage}.batch_size", section.batch_size, False
+        yield f"train.{stage}.grad_accum", section.grad_accum, False
+        yield f"train.{stage}.lr", section.lr, False
+        yield f"train.{stage}.warmup_steps", section.warmup_steps, True
+
+
+def check_config(config: Any) -> None:
+    """Raise GentoolError naming the first field whose value is not allowed."""
+    for field, allowed in _choices().items():
+        value = _get(config, field)
+        if value not in allowed:
+            raise GentoolError(f"config.{field} must be one of {', '.join(allowed)}; got "
+                               f"{value!r}")
+    for field, allowed in _subsets().items():
+        values = _get(config, field)
+        unknown = [v for v in values if v not in allowed]
+        if isinstance(values, str) or unknown:
+            raise GentoolError(f"config.{field} must be a tuple of {', '.join(allowed)}; got "
+                               f"{values!r}")
+    for field, value, zero_ok in _positive(config):
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0 or (
+                value == 0 and not zero_ok):
+            floor = "≥ 0" if zero_ok else "> 0"
+            raise GentoolError(f"config.{field} must be a number {floor}; got {value!r}")
