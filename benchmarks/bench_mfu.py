@@ -72,7 +72,8 @@ def run_shape(name: str, shape: dict, args, limits: dict[str, float]) -> None:
                             target_tokens=args.length - 1, lora_targets=LINEAR_NAMES, rank=8)
     achieved = flops["total"] / step_seconds
     datasheet = peak_flops_per_device("bfloat16")
-    line = (f"{name} ({attention} attention): {args.rows}x{args.length} tokens, step {step_seconds:.3f} s (first "
+    line = (f"{name} ({attention} attention): {args.rows}x{args.length} tokens, step "
+            f"{step_seconds:.3f} s (first "
             f"{compile_seconds:.0f} s), {args.rows * args.length / step_seconds:.0f} tokens/s, "
             f"{achieved / 1e12:.2f} TFLOP/s, MFU {100 * achieved / limits['bf16_flops']:.0f}% "
             "of measured bf16 peak")

@@ -2,7 +2,7 @@
 
     gentool-jax train --config=configs/experiments/learning_curve.py
     python benchmarks/learning_curve.py --validation=64 [--points stage1 stage2/8 stage2/16]
-    python benchmarks/learning_curve.py --config=configs/experiments/learning_curve_2048.py ...
+    python benchmarks/learning_curve.py --config=CONFIG [--workdir=DIR] --points ...  # another run
 
 Writes a fixed validation subset (whole queries, all four variants, seeded), evaluates every
 requested checkpoint and the BM25 selector on it with `gentool-jax evaluate --data` (so the
@@ -64,6 +64,7 @@ def _workdir(config: str) -> Path:
 def _evaluate(point: str, data: Path, out: Path, workdir: Path, config: str) -> dict:
     checkpoint = workdir / (point if "/" not in point else point.replace("/", "/checkpoints/"))
     command = [sys.executable, "-m", "gentool_jax.cli", "evaluate", f"--config={config}",
+               f"--config.workdir={workdir}",
                "--config.evaluate.baselines=('bm25',)", f"--checkpoint={checkpoint}",
                f"--data={data}", f"--out={out}"]
     subprocess.run(command, check=True)
@@ -73,12 +74,14 @@ def _evaluate(point: str, data: Path, out: Path, workdir: Path, config: str) -> 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--config", default=CONFIG, help="the config the run was trained with")
+    parser.add_argument("--workdir", default="",
+                        help="the run's workdir if it was overridden (default: the config's)")
     parser.add_argument("--validation", type=int, default=64)
     parser.add_argument("--points", nargs="+",
                         default=["stage1", "stage2/8", "stage2/16", "stage2/24"])
     parser.add_argument("--png", default="")
     args = parser.parse_args()
-    workdir = _workdir(args.config)
+    workdir = Path(args.workdir) if args.workdir else _workdir(args.config)
     data = _validation_subset(workdir, args.validation, "curve")
     rows = []
     for point in args.points:

@@ -7,6 +7,8 @@ are rejected by name, so a typo never silently trains with a default.
 
 from ml_collections import ConfigDict
 
+from gentool_jax.simulate.records import SCENARIOS
+
 
 def get_config() -> ConfigDict:
     config = ConfigDict()
@@ -165,12 +167,7 @@ def _sample() -> ConfigDict:
 
 def _evaluate() -> ConfigDict:
     evaluate = ConfigDict()
-    evaluate.splits = (
-        "seen_query_seen_tool",
-        "unseen_query_seen_tool",
-        "seen_query_unseen_tool",
-        "unseen_query_unseen_tool",
-    )
+    evaluate.splits = SCENARIOS  # the four test scenarios of DESIGN §4
     evaluate.max_samples_per_split = 200  # 0 = all
     # Test queries taken together from one tool pair (0 = queries drawn one by one): they
     # share toolsets, so the sampler prefills each toolset once (docs/evaluation.md).

@@ -14,36 +14,7 @@ from pathlib import Path
 
 from ml_collections import ConfigDict
 
-from gentool_jax.errors import GentoolError
-
-
-def _write_resolved_config(config: ConfigDict, workdir: Path) -> None:
-    """Keep the exact config of the run; refuse to continue a workdir made with another one."""
-    path = workdir / "config.json"
-    resolved = json.loads(config.to_json_best_effort(sort_keys=True))
-    if path.exists():
-        previous = json.loads(path.read_text())
-        if previous != resolved:
-            changed = sorted(_diff_keys(previous, resolved))
-            raise GentoolError(
-                f"{path} was written by a run with a different config (changed: "
-                f"{', '.join(changed[:8])}); use another --config.workdir or delete {workdir}")
-        return
-    workdir.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name("config.json.tmp")
-    tmp.write_text(json.dumps(resolved, indent=2, sort_keys=True) + "\n")
-    tmp.replace(path)
-
-
-def _diff_keys(a: dict, b: dict, prefix: str = "") -> list[str]:
-    keys = []
-    for key in sorted(set(a) | set(b)):
-        left, right = a.get(key), b.get(key)
-        if isinstance(left, dict) and isinstance(right, dict):
-            keys += _diff_keys(left, right, f"{prefix}{key}.")
-        elif left != right:
-            keys.append(prefix + key)
-    return keys
+from gentool_jax.run_config import check_same_config, record_config
 
 
 def _step(name: str, started: float) -> None:
@@ -59,7 +30,8 @@ def pipeline_command(config: ConfigDict, options: dict[str, str]) -> int:
 
     started = time.time()
     workdir = Path(config.workdir)
-    _write_resolved_config(config, workdir)
+    check_same_config(config, workdir)
+    record_config(config, workdir)
 
     _step(f"model: {config.model.name}", started)
     model_dir = resolve_model(config.model)

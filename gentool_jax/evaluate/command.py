@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from gentool_jax.atomic import atomic_open
 from gentool_jax.errors import GentoolError
 from gentool_jax.evaluate.generation_cache import (
     GenerationCache,
@@ -259,8 +260,7 @@ def evaluate_systems(config: Any, records: list[Record], *, out_dir: str | Path,
     runs = _run_systems(config, records, names, checkpoint)
     metrics: dict[str, Any] = {}
     run_info: dict[str, Any] = {}
-    tmp = out_dir / "generations.jsonl.tmp"
-    with tmp.open("w", encoding="utf-8") as handle:
+    with atomic_open(out_dir / "generations.jsonl") as handle:
         for run in runs:
             parsed = [parse_output(g.text, [t["name"] for t in r["tools"]])
                       for g, r in zip(run.generations, records)]
@@ -274,7 +274,6 @@ def evaluate_systems(config: Any, records: list[Record], *, out_dir: str | Path,
                     "generated_tokens": generation.generated_tokens, "text": generation.text,
                     "parsed": output.to_dict(),
                 }, ensure_ascii=False) + "\n")
-    tmp.replace(out_dir / "generations.jsonl")
     write_reports(metrics, out_dir, info={**(info or {}), "systems": run_info})
     return metrics
 

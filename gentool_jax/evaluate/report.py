@@ -12,6 +12,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from gentool_jax.atomic import write_text
 from gentool_jax.evaluate.metrics import ALL, METRICS
 
 SystemMetrics = dict[str, dict[str, dict[str, dict[str, Any]]]]
@@ -32,9 +33,9 @@ def write_reports(metrics: SystemMetrics, out_dir: str | Path, *,
     out_dir.mkdir(parents=True, exist_ok=True)
     payload = {"info": info or {}, "metric_order": list(METRICS), "systems": metrics}
     metrics_path = out_dir / "metrics.json"
-    _write_text(metrics_path, json.dumps(payload, indent=2, allow_nan=False) + "\n")
+    write_text(metrics_path, json.dumps(payload, indent=2, allow_nan=False) + "\n")
     report_path = out_dir / "report.md"
-    _write_text(report_path, markdown_report(metrics, info=info))
+    write_text(report_path, markdown_report(metrics, info=info))
     written = [metrics_path, report_path]
     for scenario in _scenarios(metrics):
         written.append(plot_scenario(metrics, scenario, out_dir / f"{scenario}.png"))
@@ -115,8 +116,3 @@ def _cell(value: Any) -> str:
 def _plottable(value: Any) -> float:
     return 0.0 if value is None else max(float(value), 0.0)
 
-
-def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)

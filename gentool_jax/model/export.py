@@ -23,19 +23,8 @@ from flax import nnx
 from safetensors.numpy import save_file
 
 from gentool_jax.errors import ModelFileError
+from gentool_jax.model.hf_names import to_hf
 
-# Our parameter path -> (HF tensor name, stored transposed).
-_PARAM_RULES: tuple[tuple[str, str, bool], ...] = (
-    (r"embed\.embedding", "model.embed_tokens.weight", False),
-    (r"layers\.(\d+)\.attn\.(\w+_proj)\.kernel", r"model.layers.\1.self_attn.\2.weight", True),
-    (r"layers\.(\d+)\.attn\.(\w+_proj)\.bias", r"model.layers.\1.self_attn.\2.bias", False),
-    (r"layers\.(\d+)\.mlp\.(\w+_proj)\.kernel", r"model.layers.\1.mlp.\2.weight", True),
-    (r"layers\.(\d+)\.input_norm\.scale", r"model.layers.\1.input_layernorm.weight", False),
-    (r"layers\.(\d+)\.post_attn_norm\.scale", r"model.layers.\1.post_attention_layernorm.weight",
-     False),
-    (r"final_norm\.scale", "model.norm.weight", False),
-    (r"lm_head\.kernel", "lm_head.weight", True),
-)
 # Files of a model directory that are weights (replaced by ours) or our own bookkeeping.
 _NOT_COPIED = re.compile(r".*\.safetensors$|.*\.safetensors\.index\.json$|^\.gentool_.*")
 SHARD_BYTES = 4 << 30
@@ -51,10 +40,10 @@ def hf_module_name(path: str) -> str:
 
 
 def hf_tensor_name(path: str) -> tuple[str, bool]:
-    for pattern, template, transposed in _PARAM_RULES:
-        if re.fullmatch(pattern, path):
-            return re.sub(pattern, template, path), transposed
-    raise ModelFileError(f"no HF tensor name for parameter {path}")
+    mapped = to_hf(path)
+    if mapped is None:
+        raise ModelFileError(f"no HF tensor name for parameter {path}")
+    return mapped
 
 
 def _host(x: jax.Array) -> np.ndarray:

@@ -21,33 +21,11 @@ from safetensors import safe_open
 from gentool_jax.errors import ModelFileError
 from gentool_jax.model.config import ModelConfig
 from gentool_jax.model.hf_files import tensor_files
+from gentool_jax.model.hf_names import to_ours
 from gentool_jax.model.llama import Llama
 
-# HF tensor name -> (our parameter path, whether HF stores it transposed: Linear is [out, in]).
-RULES: tuple[tuple[str, str, bool], ...] = (
-    (r"model\.embed_tokens\.weight", "embed.embedding", False),
-    (r"model\.layers\.(\d+)\.self_attn\.(q|k|v|o)_proj\.weight", r"layers.\1.attn.\2_proj.kernel",
-     True),
-    (r"model\.layers\.(\d+)\.self_attn\.(q|k|v|o)_proj\.bias", r"layers.\1.attn.\2_proj.bias",
-     False),
-    (r"model\.layers\.(\d+)\.mlp\.(gate|up|down)_proj\.weight", r"layers.\1.mlp.\2_proj.kernel",
-     True),
-    (r"model\.layers\.(\d+)\.input_layernorm\.weight", r"layers.\1.input_norm.scale", False),
-    (r"model\.layers\.(\d+)\.post_attention_layernorm\.weight", r"layers.\1.post_attn_norm.scale",
-     False),
-    (r"model\.norm\.weight", "final_norm.scale", False),
-    (r"lm_head\.weight", "lm_head.kernel", True),
-)
 # Present in some checkpoints but not parameters of the model.
 _IGNORED = (r".*rotary_emb\.inv_freq",)
-
-
-def map_name(hf_name: str) -> tuple[str, bool] | None:
-    """Our path and transpose flag for an HF tensor name, or None if no rule matches."""
-    for pattern, target, transpose in RULES:
-        if re.fullmatch(pattern, hf_name):
-            return re.sub(pattern, target, hf_name), transpose
-    return None
 
 
 def _path_str(path: tuple) -> str:
@@ -62,7 +40,7 @@ def _plan(model_dir: Path, expected: dict[str, tuple[int, ...]], tied: bool):
             continue
         if tied and hf_name == "lm_head.weight":
             continue  # tied models sometimes store a copy of the embedding; HF ignores it too
-        mapped = map_name(hf_name)
+        mapped = to_ours(hf_name)
         if mapped is None or mapped[0] not in expected:
             raise ModelFileError(f"{model_dir}: unexpected tensor {hf_name!r} in {file.name}")
         plan[mapped[0]] = (file, hf_name, mapped[1])

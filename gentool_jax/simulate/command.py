@@ -13,6 +13,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from gentool_jax.atomic import write_json
 from gentool_jax.errors import RecordError
 from gentool_jax.simulate.generate import SPLITS, simulate, split_file
 from gentool_jax.simulate.records import write_records
@@ -54,6 +55,10 @@ def simulate_command(config, options: dict[str, str]) -> int:
     if _complete(out, fingerprint, write_tfds):
         print(f"simulate: {out} already holds this simulation (manifest matches); skipping.")
         return 0
+    if (out / MANIFEST).is_file():
+        print(f"simulate: {out} holds another simulation (its manifest's fingerprint of the "
+              "simulate config, seed and source differs, or files are missing); writing it "
+              "again. Checkpoints trained on the old data will refuse to resume on the new.")
     start = time.perf_counter()
     if source:
         from gentool_jax.simulate.importer import import_file
@@ -67,7 +72,7 @@ def simulate_command(config, options: dict[str, str]) -> int:
     for split in tqdm(SPLITS, desc="write jsonl", unit="split"):
         write_records(out / split_file(split), splits[split])
     stats = compute_stats(splits)
-    _write_json(out / "stats.json", stats)
+    write_json(out / "stats.json", stats)
     seconds = time.perf_counter() - start
     print(f"simulate: {stats['tool_pairs']} pairs, {stats['distinct_queries']} queries, "
           f"{stats['distinct_tools']} tools, {stats['domains']} domains, "
@@ -80,13 +85,7 @@ def simulate_command(config, options: dict[str, str]) -> int:
         path = build_tfds(out)
         print(f"simulate: TFDS array_record dataset at {path} "
               f"({time.perf_counter() - start:.1f}s)")
-    _write_json(out / MANIFEST, {"fingerprint": fingerprint, "tfds": write_tfds,
+    write_json(out / MANIFEST, {"fingerprint": fingerprint, "tfds": write_tfds,
                                  "files": [split_file(s) for s in SPLITS]})
     return 0
 
-
-def _write_json(path: Path, value: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(value, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    tmp.replace(path)

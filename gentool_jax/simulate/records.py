@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from gentool_jax.atomic import atomic_open
 from gentool_jax.errors import RecordError
 
 DEFAULT_TOOL = "generate_response"
@@ -160,13 +161,9 @@ def dump_record(record: Record) -> str:
 
 def write_records(path: str | Path, records: Iterable[Record]) -> int:
     """Write atomically (temp file + rename): an interrupted run never leaves half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
     count = 0
-    with tmp.open("w", encoding="utf-8") as handle:
+    with atomic_open(path) as handle:
         for record in records:
             handle.write(dump_record(record) + "\n")
             count += 1
-    tmp.replace(path)
     return count

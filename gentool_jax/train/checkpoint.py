@@ -17,6 +17,7 @@ from typing import Any
 import jax
 import orbax.checkpoint as ocp
 
+from gentool_jax.atomic import write_json
 from gentool_jax.errors import CheckpointError
 from gentool_jax.model import cache
 
@@ -164,7 +165,4 @@ def read_done(stage_dir: Path) -> dict | None:
 
 def write_done(stage_dir: Path, summary: dict) -> None:
     """Mark a stage finished (written last, atomically), so a rerun skips it."""
-    path = done_marker(stage_dir)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(summary, indent=1, sort_keys=True) + "\n")
-    tmp.replace(path)
+    write_json(done_marker(stage_dir), summary, indent=1, sort_keys=True)

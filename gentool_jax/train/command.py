@@ -8,6 +8,7 @@ from typing import Any
 import jax
 
 from gentool_jax.errors import GentoolError
+from gentool_jax.run_config import record_config
 from gentool_jax.train.checkpoint import (
     check_compatible,
     data_fingerprint,
@@ -71,10 +72,7 @@ def run_training(config: Any, data_path: str | Path | None = None,
         "train_data": {"path": str(records_path), "fingerprint": data_fingerprint(records_path)},
     }
     if jax.process_index() == 0:
-        workdir.mkdir(parents=True, exist_ok=True)
-        tmp = workdir / "config.json.tmp"
-        tmp.write_text(config.to_json_best_effort(indent=1) + "\n")
-        tmp.replace(workdir / "config.json")
+        record_config(config, workdir)
     summaries = {}
     for stage in names:
         done = read_done(workdir / stage)

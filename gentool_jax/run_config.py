@@ -1,0 +1,49 @@
+"""`<workdir>/config.json`: the resolved config of the run that owns a workdir, one writer.
+
+`train` records it (after its inputs check out); `pipeline` first refuses a workdir whose
+recorded config differs from its own, naming the changed fields, so one workdir never mixes
+the outputs of two configs. Both write the same sorted JSON, atomically.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from gentool_jax.atomic import write_json
+from gentool_jax.errors import GentoolError
+
+NAME = "config.json"
+
+
+def resolved(config: Any) -> dict:
+    return json.loads(config.to_json_best_effort(sort_keys=True))
+
+
+def record_config(config: Any, workdir: Path) -> None:
+    write_json(Path(workdir) / NAME, resolved(config), indent=2, sort_keys=True)
+
+
+def check_same_config(config: Any, workdir: Path) -> None:
+    """Raise if `workdir` holds the config of another run (changed fields named)."""
+    path = Path(workdir) / NAME
+    if not path.exists():
+        return
+    previous, current = json.loads(path.read_text()), resolved(config)
+    if previous != current:
+        changed = sorted(_diff_keys(previous, current))
+        raise GentoolError(
+            f"{path} was written by a run with a different config (changed: "
+            f"{', '.join(changed[:8])}); use another --config.workdir or delete {workdir}")
+
+
+def _diff_keys(a: dict, b: dict, prefix: str = "") -> list[str]:
+    keys = []
+    for key in sorted(set(a) | set(b)):
+        left, right = a.get(key), b.get(key)
+        if isinstance(left, dict) and isinstance(right, dict):
+            keys += _diff_keys(left, right, f"{prefix}{key}.")
+        elif left != right:
+            keys.append(prefix + key)
+    return keys
