@@ -54,7 +54,7 @@ COMMANDS: dict[str, Command] = {
         "Two-stage LoRA training (stage 1 ranking, stage 2 call); resumes automatically.",
         "gentool_jax.train.command:train_command",
         (
-            Option("stage", "all", "Which stage to run: all, stage1 or stage2."),
+            Option("stage", "all", "Which stage to run: all, or a name in config.train.stages."),
             Option("data", "", "Training JSONL (default: <workdir>/data/train.jsonl)."),
             Option("recover", False, "Resume a diverged stage with a changed lr, warmup_steps "
                    "or clip_norm (otherwise a resume refuses any config change)."),

@@ -22,13 +22,13 @@ def _choices() -> dict[str, tuple[str, ...]]:
     from gentool_jax.model.attention_kernels import IMPLEMENTATIONS
     from gentool_jax.model.llama import REMAT_POLICIES
     from gentool_jax.train.optimizer import SCHEDULES
-    from gentool_jax.train.setup import STAGE2_INIT
+    from gentool_jax.train.stage_chain import STAGE_INIT
 
     return {
         "model.dtype": DTYPES, "model.param_dtype": DTYPES, "model.lora.param_dtype": DTYPES,
         "model.remat": tuple(REMAT_POLICIES), "model.attention": IMPLEMENTATIONS,
         "data.tool_style": STYLES, "data.source": SOURCES,
-        "train.schedule": SCHEDULES, "train.stage2_init": STAGE2_INIT,
+        "train.schedule": SCHEDULES, "train.stage2_init": STAGE_INIT,
     }
 
 

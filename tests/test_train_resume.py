@@ -240,3 +240,35 @@ def test_export_of_a_trained_workdir_names_its_base_and_computes_its_logits(setu
     (out / "adapter" / "stale.txt").write_text("from the first export")
     export_trained(config, "", str(out))
     assert not (out / "adapter" / "stale.txt").exists()
+
+
+def test_a_three_stage_merge_chain_trains_every_stage_on_all_earlier_ones(setup, tmp_path):
+    """Training, export and evaluation rebuild one chain: stage 3 of a merge chain trains on
+    the base with stages 1 *and* 2 merged in, the model export rebuilds."""
+    from flax import nnx
+
+    from gentool_jax.model.lora import split_lora
+    from gentool_jax.model.registry import resolve_model
+    from gentool_jax.parallel.mesh import make_mesh
+    from gentool_jax.train.export import load_trained_model
+    from gentool_jax.train.setup import build_stage
+
+    root, data, _ = setup
+    workdir = tmp_path / "chain"
+    config = resume_config(workdir, root / "cache", steps=2)
+    config.train.stages = ("stage1", "stage2", "stage3")
+    config.train.stage2 = config.train.stage1.copy_and_resolve_references()
+    config.train.stage3 = config.train.stage1.copy_and_resolve_references()
+    config.train.stage2_init = "merge"
+    run_training(config, data, stages=["stage1", "stage2"])
+    state = build_stage(config, "stage3", resolve_model(config.model), workdir,
+                        make_mesh(config.mesh), seed=0)
+    assert state.init == {"mode": "merge", "from": "stage2", "step": 2}
+    run_training(config, data, stages=["stage3"])
+    model, merged, _ = load_trained_model(config)
+    assert len(merged) == 2
+    _, _, exported_frozen = split_lora(model)
+    trained_frozen = dict(nnx.to_flat_state(state.frozen))
+    for path, value in nnx.to_flat_state(exported_frozen):
+        np.testing.assert_allclose(np.asarray(trained_frozen[path][...]), np.asarray(value[...]),
+                                   atol=1e-6, err_msg=".".join(map(str, path)))

@@ -126,8 +126,10 @@ def merge_lora(model: nnx.Module) -> dict[str, LoRA]:
         if linear.lora is None:
             continue
         kernel = linear.kernel[...]
-        linear.kernel[...] = (kernel + linear.lora.delta().astype(jnp.float32)).astype(
-            kernel.dtype)
+        # The delta is laid out like the kernel: a base sharded over a mesh may carry adapters
+        # that were created (or restored) on one device.
+        delta = jax.device_put(linear.lora.delta().astype(jnp.float32), kernel.sharding)
+        linear.kernel[...] = (kernel + delta).astype(kernel.dtype)
         detached[path] = linear.lora
         linear.lora = nnx.data(None)
     return detached

@@ -1,8 +1,7 @@
 """`gentool-jax export` and the trained model for inference: replay the stage chain.
 
-A stage's checkpoint holds only its adapters, so the trained model is rebuilt as it was trained:
-base weights, then each stage's adapters in order (kept and further trained with
-`stage2_init="continue"`, or merged into the base before fresh ones with "merge").
+A stage's checkpoint holds only its adapters, so the trained model is rebuilt as it was trained,
+by the stage chain of `train/stage_chain.py`, then the requested stage's adapters restored.
 """
 
 from __future__ import annotations
@@ -13,12 +12,13 @@ from typing import Any
 
 from flax import nnx
 
-from gentool_jax.errors import CheckpointError, GentoolError
+from gentool_jax.errors import GentoolError
 from gentool_jax.model.export import collect_adapters, combine, export_merged, export_peft_adapter
-from gentool_jax.model.lora import apply_lora, iter_linears, merge_lora, split_lora
+from gentool_jax.model.lora import iter_linears, merge_lora
 from gentool_jax.model.registry import base_model_id
 from gentool_jax.parallel.partition import place_model
-from gentool_jax.train.checkpoint import StageCheckpoints, model_fingerprint, read_done
+from gentool_jax.train.checkpoint import model_fingerprint
+from gentool_jax.train.stage_chain import restore_adapters, start_of_stage
 
 
 def locate_checkpoint(config: Any, checkpoint: str) -> tuple[Path, str, int | None]:
@@ -46,24 +46,6 @@ def locate_checkpoint(config: Any, checkpoint: str) -> tuple[Path, str, int | No
     return path.parent.parent, stage, step
 
 
-def _restore(model: nnx.Module, directory: Path, step: int | None, fingerprint: str) -> int:
-    checkpoints = StageCheckpoints(directory, keep=1, async_save=False)
-    try:
-        step = checkpoints.latest_step() if step is None else step
-        if step is None or step not in checkpoints.manager.all_steps():
-            raise CheckpointError(f"{directory}: no complete checkpoint"
-                                  + ("" if step is None else f" at step {step}"))
-        saved = checkpoints.metadata(step).get("base_model", {})
-        if saved.get("fingerprint") != fingerprint:
-            raise CheckpointError(f"{directory} was trained on base model {saved.get('name')!r}, "
-                                  "not the configured config.model.name")
-        _, lora, _ = split_lora(model)
-        nnx.update(model, checkpoints.restore_lora(step, lora=lora))
-    finally:
-        checkpoints.close()
-    return step
-
-
 def load_trained_model(config: Any, checkpoint: str = "", mesh: Any = None):
     """(model with its last adapters attached, adapter sets merged on the way, base model dir).
 
@@ -74,25 +56,12 @@ def load_trained_model(config: Any, checkpoint: str = "", mesh: Any = None):
     from gentool_jax.train.setup import load_base
 
     workdir, target, step = locate_checkpoint(config, checkpoint)
-    stages = list(config.train.stages)
     model_dir = resolve_model(config.model)
     fingerprint = model_fingerprint(model_dir)
     model = load_base(model_dir, config.model, mesh)
-    merged: list[dict] = []
-    for index, stage in enumerate(stages[: stages.index(target) + 1]):
-        if index > 0 and str(config.train.stage2_init) == "merge":
-            merged.append(collect_adapters(model))
-            merge_lora(model)
-        if index == 0 or str(config.train.stage2_init) == "merge":
-            apply_lora(model, config.model.lora, nnx.Rngs(params=0, dropout=0))
-        if stage == target:
-            _restore(model, workdir / stage / "checkpoints", step, fingerprint)
-            break
-        done = read_done(workdir / stage)
-        if done is None:
-            raise CheckpointError(f"{target} builds on {stage}, but {workdir / stage} is not "
-                                  "finished")
-        _restore(model, workdir / stage / "checkpoints", int(done["step"]), fingerprint)
+    merged = start_of_stage(model, config, workdir, target, rngs=nnx.Rngs(params=0, dropout=0),
+                            fingerprint=fingerprint)
+    restore_adapters(model, workdir / target / "checkpoints", step, fingerprint)
     place_model(model, mesh)
     model.eval()
     return model, merged, model_dir

@@ -1,8 +1,7 @@
 """Build the sharded trainable state of one stage: base model, adapters, optimizer, step fn.
 
-Stage 2 starts from stage 1's final adapters: by default it keeps training them
-(`train.stage2_init="continue"`); with "merge" it folds them into the base weights (which then
-stay frozen) and trains fresh adapters on top.
+A later stage starts from the earlier stages' adapters as `train/stage_chain.py` rebuilds them
+(continued, or merged into the frozen base under fresh ones).
 """
 
 from __future__ import annotations
@@ -17,14 +16,13 @@ from flax import nnx
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from gentool_jax.errors import CheckpointError, GentoolError
-from gentool_jax.model.lora import apply_lora, count_params, merge_lora, split_lora
+from gentool_jax.errors import GentoolError
+from gentool_jax.model.lora import count_params, split_lora
 from gentool_jax.parallel.partition import batch_sharding, state_shardings
-from gentool_jax.train.checkpoint import StageCheckpoints, read_done
+from gentool_jax.train.checkpoint import model_fingerprint
 from gentool_jax.train.optimizer import make_optimizer
+from gentool_jax.train.stage_chain import previous_stage, start_of_stage
 from gentool_jax.train.step import compile_train_step, make_train_step
-
-STAGE2_INIT = ("continue", "merge")
 
 
 @dataclasses.dataclass
@@ -63,23 +61,9 @@ def training_attention(config: Any, model_dir: Path) -> str:
         num_devices=jax.device_count())
 
 
-def previous_stage_adapters(config: Any, stage: str, workdir: Path) -> tuple[str, int] | None:
-    """(stage name, final step) whose adapters this stage starts from, or None for fresh ones."""
-    stages = list(config.train.stages)
-    index = stages.index(stage)
-    if index == 0:
-        return None
-    previous = stages[index - 1]
-    done = read_done(workdir / previous)
-    if done is None:
-        raise GentoolError(f"{stage} starts from {previous}'s adapters, but {workdir / previous} "
-                           f"is not finished; run --stage={previous} (or --stage=all) first")
-    return previous, int(done["step"])
-
-
 def stage_init(config: Any, stage: str, workdir: Path) -> dict:
     """Where a stage's adapters start: recorded in its checkpoints, checked on resume."""
-    return _init_record(config, previous_stage_adapters(config, stage, workdir))
+    return _init_record(config, previous_stage(config, stage, workdir))
 
 
 def _init_record(config: Any, previous: tuple[str, int] | None) -> dict:
@@ -88,46 +72,24 @@ def _init_record(config: Any, previous: tuple[str, int] | None) -> dict:
     return {"mode": str(config.train.stage2_init), "from": previous[0], "step": previous[1]}
 
 
-def _restore_previous(model: nnx.Module, workdir: Path, previous: tuple[str, int]) -> None:
-    """Load the previous stage's final adapters into `model`'s (already attached) adapters."""
-    name, step = previous
-    graphdef, lora, frozen = split_lora(model)
-    checkpoints = StageCheckpoints(workdir / name / "checkpoints", keep=1, async_save=False)
-    try:
-        if step not in checkpoints.manager.all_steps():
-            raise CheckpointError(f"{workdir / name} is marked done at step {step}, but that "
-                                  "checkpoint is missing")
-        restored = checkpoints.restore_lora(step, lora=lora)
-    finally:
-        checkpoints.close()
-    nnx.update(model, restored)
-
-
 def build_stage(config: Any, stage: str, model_dir: Path, workdir: Path, mesh: Mesh,
                 *, seed: int) -> StageState:
     """Base model (+ merged earlier adapters), fresh or inherited adapters, optimizer, step fn."""
     stage_config = config.train[stage]
-    init_mode = str(config.train.stage2_init)
-    if init_mode not in STAGE2_INIT:
-        raise GentoolError(f"config.train.stage2_init must be one of {STAGE2_INIT}, got "
-                           f"{init_mode!r}")
     if stage_config.grad_accum < 1 or stage_config.batch_size % stage_config.grad_accum:
         raise GentoolError(f"config.train.{stage}: batch_size {stage_config.batch_size} must "
                            f"split into grad_accum={stage_config.grad_accum} equal micro-batches")
     model = load_base(model_dir, config.model, mesh,
                       attention=training_attention(config, model_dir))
     base_params = count_params(nnx.state(model, nnx.Param))
-    previous = previous_stage_adapters(config, stage, workdir)
+    previous = previous_stage(config, stage, workdir)
     init = _init_record(config, previous)
-    rngs = nnx.Rngs(params=seed, dropout=seed)
-    if previous is not None:
-        apply_lora(model, config.model.lora, rngs)
-        _restore_previous(model, workdir, previous)
-        if init_mode == "merge":
-            merge_lora(model)
-            apply_lora(model, config.model.lora, nnx.Rngs(params=seed + 1, dropout=seed + 1))
-    else:
-        apply_lora(model, config.model.lora, rngs)
+    # Fresh adapters of a merge hand-over draw from seed + 1 (those of a first stage, and the
+    # continued ones' initial values, which the restore overwrites, from seed).
+    fresh_seed = seed + 1 if previous is not None and init["mode"] == "merge" else seed
+    start_of_stage(model, config, workdir, stage,
+                   rngs=nnx.Rngs(params=fresh_seed, dropout=fresh_seed),
+                   fingerprint=model_fingerprint(model_dir))
 
     graphdef, lora, frozen = split_lora(model)
     lora_shardings = state_shardings(lora, mesh)
