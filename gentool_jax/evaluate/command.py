@@ -95,50 +95,6 @@ def _validation_records(config: Any) -> list[Record]:
     return list(read_records(path)) if path.is_file() else []
 
 
-def _load_base(config: Any, mesh: Any):
-    import jax.numpy as jnp
-
-    from gentool_jax.model.loading import load_model
-    from gentool_jax.model.registry import load_tokenizer, resolve_model
-
-    path = resolve_model(config.model)
-    model = load_model(path, dtype=jnp.dtype(config.model.dtype),
-                       param_dtype=jnp.dtype(config.model.param_dtype), mesh=mesh)
-    return model, load_tokenizer(path)
-
-
-def _load_trained(config: Any, checkpoint: str, mesh: Any):
-    """A training checkpoint (stage dir / step; "" = latest of the last stage), a merged HF
-    export directory, or a PEFT adapter directory (put on the configured base model)."""
-    import jax.numpy as jnp
-
-    from gentool_jax.model.loading import load_model
-    from gentool_jax.model.peft_import import is_peft_adapter, load_peft_adapter
-    from gentool_jax.model.registry import load_tokenizer, resolve_model
-
-    path = Path(checkpoint) if checkpoint else None
-    dtypes = dict(dtype=jnp.dtype(config.model.dtype),
-                  param_dtype=jnp.dtype(config.model.param_dtype))
-    if path is not None and is_peft_adapter(path):
-        from gentool_jax.parallel.partition import place_model
-
-        base_dir = resolve_model(config.model)
-        model = load_model(base_dir, mesh=mesh, **dtypes)
-        load_peft_adapter(model, path)
-        place_model(model, mesh)
-        model.eval()
-        return model, load_tokenizer(base_dir)
-    if path is not None and (path / "config.json").is_file():
-        model = load_model(path, mesh=mesh, **dtypes)
-        tokenizer_dir = path if (path / "tokenizer_config.json").is_file() else resolve_model(
-            config.model)
-        return model, load_tokenizer(tokenizer_dir)
-    from gentool_jax.train.export import load_trained_model
-
-    model, _, model_dir = load_trained_model(config, checkpoint, mesh=mesh)
-    return model, load_tokenizer(model_dir)
-
-
 def _weights_roots(config: Any, system: str, checkpoint: str | None) -> list[Path]:
     """The files a model system's weights come from: the base model directory, plus for the
     trained system the given checkpoint and every stage's checkpoints (the stage chain)."""
@@ -188,10 +144,10 @@ def _run_model_system(config: Any, records: list[Record], system: str,
     info: dict[str, Any] = {"reused": len(records) - len(missing)}
     seconds = 0.0
     if missing:
-        if system == "base_model":
-            model, _ = _load_base(config, mesh)
-        else:
-            model, _ = _load_trained(config, checkpoint or "", mesh)
+        from gentool_jax.train.inference import load_for_inference
+
+        model, _ = load_for_inference(config, None if system == "base_model" else
+                                      checkpoint or "", mesh)
         print(f"evaluate: generating with {system} on {len(missing)} records "
               f"({info['reused']} reused from the generation cache)")
         run = run_model(system, model, tokenizer, [records[i] for i in missing],
@@ -208,21 +164,6 @@ def _run_model_system(config: Any, records: list[Record], system: str,
               f"{cache.path}")
     return SystemRun(system, [saved[key] for key in keys], seconds, info=info,
                      fingerprint=fingerprint)
-
-
-def _check_checkpoint(config: Any, checkpoint: str | None) -> None:
-    """Refuse a bad --checkpoint before any system is sampled (that can take minutes)."""
-    from gentool_jax.model.peft_import import is_peft_adapter
-    from gentool_jax.train.export import locate_checkpoint
-
-    if checkpoint is None:
-        return
-    path = Path(checkpoint)
-    if checkpoint and not path.exists():
-        raise GentoolError(f"--checkpoint={checkpoint}: no such file or directory")
-    if checkpoint and (is_peft_adapter(path) or (path / "config.json").is_file()):
-        return
-    locate_checkpoint(config, checkpoint)
 
 
 def _run_systems(config: Any, records: list[Record], systems: Sequence[str],
@@ -254,7 +195,9 @@ def evaluate_systems(config: Any, records: list[Record], *, out_dir: str | Path,
     if not names:
         raise GentoolError("nothing to evaluate: config.evaluate.baselines is empty and no "
                            "--checkpoint was given")
-    _check_checkpoint(config, checkpoint)
+    from gentool_jax.train.inference import check_checkpoint
+
+    check_checkpoint(config, checkpoint)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     runs = _run_systems(config, records, names, checkpoint)
