@@ -122,6 +122,23 @@ def test_user_data_file(config, tmp_path):
     assert metrics["bm25"]["seen_query_unseen_tool"]["all"]["n"] == 3
 
 
+def test_an_evaluation_file_may_use_any_scenario_label(config, tmp_path):
+    source = Path(config.workdir) / "data" / "test_seen_query_unseen_tool.jsonl"
+    lines = source.read_text().splitlines()[:4]
+    labels = ["my set/v1", "my set/v1", "other", "other"]
+    user = tmp_path / "labelled.jsonl"
+    user.write_text("".join(json.dumps({**json.loads(line), "scenario": label}) + "\n"
+                            for line, label in zip(lines, labels)))
+    config = config.copy_and_resolve_references()
+    config.evaluate.baselines = ("bm25",)
+    out = tmp_path / "eval"
+    assert evaluate_command(config, {"checkpoint": "", "data": str(user), "out": str(out)}) == 0
+    metrics = json.loads((out / "metrics.json").read_text())["systems"]["bm25"]
+    assert {name: row["all"]["n"] for name, row in metrics.items()} == {"my set/v1": 2,
+                                                                         "other": 2}
+    assert sorted(p.name for p in out.glob("*.png")) == ["my_set_v1.png", "other.png"]
+
+
 def test_bad_inputs_are_named(config, tmp_path):
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"id": "x"}\n')

@@ -118,8 +118,31 @@ def test_pair_import_builds_the_four_variants(tmp_path):
     assert all(len(r["tools"]) == 5 for r in train)
 
 
+def _wrapped(tool):
+    return {"type": "function", "function": tool}
+
+
+def test_tools_in_the_openai_wrapper_are_read_as_the_flat_schema(tmp_path):
+    """Pair files and record files may wrap tools as the OpenAI API does; what comes out is
+    the DESIGN §2 (flat) form, identical to reading the flat file."""
+    from gentool_jax.simulate.records import read_records, write_records
+
+    flat = [_pair(i) for i in range(6)]
+    wrapped = [_pair(i, strong_tool=_wrapped(p["strong_tool"]),
+                     weak_tool=_wrapped(p["weak_tool"])) for i, p in enumerate(flat)]
+    expected = import_file(_write(tmp_path / "flat.jsonl", flat), toolset_size=5, seed=0)
+    got = import_file(_write(tmp_path / "wrapped.jsonl", wrapped), toolset_size=5, seed=0)
+    assert got == expected
+    records = expected["train"][:4]
+    write_records(tmp_path / "records.jsonl", records)
+    _write(tmp_path / "records_wrapped.jsonl",
+           [{**r, "tools": [_wrapped(t) for t in r["tools"]]} for r in records])
+    assert list(read_records(tmp_path / "records_wrapped.jsonl")) == records
+
+
 @pytest.mark.parametrize("bad, reason", [
     ("{not json", "invalid JSON"),
+    (_pair(9, distractors={"name": "x"}), "'distractors' must be a list"),
     (_pair(9, strong_arguments={"town": "x"}), "undefined parameter"),
     ({k: v for k, v in _pair(9).items() if k != "weak_tool"}, "missing field 'weak_tool'"),
     (_pair(9, better="weak"), "weak_usefulness"),

@@ -70,7 +70,7 @@ def load_eval_records(config: Any, data: str = "") -> list[Record]:
     """The user's JSONL (all of it) or the configured simulated test splits, each capped at
     `config.evaluate.max_samples_per_split`."""
     if data:
-        records = list(read_records(data))
+        records = list(read_records(data, any_scenario=True))
         if not records:
             raise GentoolError(f"--data={data}: the file holds no records")
         return records

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +39,13 @@ def write_reports(metrics: SystemMetrics, out_dir: str | Path, *,
     write_text(report_path, markdown_report(metrics, info=info))
     written = [metrics_path, report_path]
     for scenario in _scenarios(metrics):
-        written.append(plot_scenario(metrics, scenario, out_dir / f"{scenario}.png"))
+        written.append(plot_scenario(metrics, scenario, out_dir / f"{file_stem(scenario)}.png"))
     return written
+
+
+def file_stem(label: str) -> str:
+    """A scenario label as a file name (an evaluation file may use any label)."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", label).strip("._") or "scenario"
 
 
 def markdown_report(metrics: SystemMetrics, *, info: dict[str, Any] | None = None) -> str:

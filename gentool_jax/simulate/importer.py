@@ -23,6 +23,7 @@ from gentool_jax.simulate.records import (
     VARIANTS,
     Record,
     jsonl_lines,
+    normalize_tool,
     read_records,
     validate_record,
     validate_tool,
@@ -74,6 +75,11 @@ def _parse_pair(path: Path, line_number: int, line: str) -> dict:
             raise fail(f"missing field '{name}'")
     if not isinstance(pair["query"], str) or not pair["query"].strip():
         raise fail("field 'query' must be a non-empty string")
+    pair["strong_tool"] = normalize_tool(pair["strong_tool"])
+    pair["weak_tool"] = normalize_tool(pair["weak_tool"])
+    if not isinstance(pair.get("distractors", []), list):
+        raise fail("field 'distractors' must be a list of tools")
+    pair["distractors"] = [normalize_tool(tool) for tool in pair.get("distractors", [])]
     try:
         for role in ("strong", "weak"):
             validate_tool(pair[f"{role}_tool"], f"{role}_tool")

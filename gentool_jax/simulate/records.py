@@ -28,8 +28,20 @@ TRAIN_SCENARIOS = ("train", "validation")
 Record = dict[str, Any]
 
 
-def validate_record(record: Any) -> None:
-    """Raise ValueError naming the field if `record` breaks the DESIGN §2 schema."""
+def normalize_tool(tool: Any) -> Any:
+    """The flat function schema of a tool given flat or in the OpenAI wrapper
+    `{"type": "function", "function": {...}}` (what the OpenAI API and most datasets use)."""
+    if isinstance(tool, dict) and tool.get("type") == "function" and isinstance(
+            tool.get("function"), dict) and "name" not in tool:
+        return tool["function"]
+    return tool
+
+
+def validate_record(record: Any, *, any_scenario: bool = False) -> None:
+    """Raise ValueError naming the field if `record` breaks the DESIGN §2 schema.
+
+    `any_scenario` accepts any non-empty scenario label (an external evaluation set), not only
+    the simulator's splits."""
     if not isinstance(record, dict):
         raise ValueError("record must be a JSON object")
     for field, kind in (("id", str), ("query", str), ("tools", list), ("ranking", list),
@@ -65,8 +77,11 @@ def validate_record(record: Any) -> None:
         raise ValueError("a generate_response call takes no arguments")
     if record["variant"] not in VARIANTS:
         raise ValueError(f"field 'variant' must be one of {', '.join(VARIANTS)}")
-    if record["scenario"] not in SCENARIOS + TRAIN_SCENARIOS:
-        raise ValueError(f"unknown scenario '{record['scenario']}'")
+    if not record["scenario"].strip():
+        raise ValueError("field 'scenario' is empty")
+    if not any_scenario and record["scenario"] not in SCENARIOS + TRAIN_SCENARIOS:
+        raise ValueError(f"unknown scenario '{record['scenario']}' (an evaluation file may use "
+                         "any label: `evaluate --data` accepts it)")
     meta = record.get("meta", {})
     if not isinstance(meta, dict):
         raise ValueError("field 'meta' must be an object")
@@ -137,8 +152,10 @@ def jsonl_lines(path: str | Path) -> Iterator[tuple[int, str]]:
                 yield line_number, line
 
 
-def read_records(path: str | Path, *, validate: bool = True) -> Iterator[Record]:
-    """Yield the records of a JSONL file; a bad line raises RecordError(path, line, reason)."""
+def read_records(path: str | Path, *, validate: bool = True,
+                 any_scenario: bool = False) -> Iterator[Record]:
+    """Yield the records of a JSONL file, tools in the flat form (OpenAI-wrapped ones are
+    unwrapped); a bad line raises RecordError(path, line, reason)."""
     path = Path(path)
     for line_number, line in jsonl_lines(path):
         try:
@@ -146,9 +163,11 @@ def read_records(path: str | Path, *, validate: bool = True) -> Iterator[Record]
         except (json.JSONDecodeError, RecursionError) as error:
             reason = error.msg if isinstance(error, json.JSONDecodeError) else "nested too deeply"
             raise RecordError(str(path), line_number, f"invalid JSON: {reason}") from None
+        if isinstance(record, dict) and isinstance(record.get("tools"), list):
+            record["tools"] = [normalize_tool(tool) for tool in record["tools"]]
         if validate:
             try:
-                validate_record(record)
+                validate_record(record, any_scenario=any_scenario)
             except ValueError as error:
                 raise RecordError(str(path), line_number, str(error)) from None
         yield record
