@@ -1,4 +1,5 @@
-"""The embedded default: SmolLM2-135M-Instruct on CPU, sized to finish in ≈30 min on 2 cores.
+"""The embedded default: SmolLM2-135M-Instruct on CPU, sized to finish in ≈30 min on 2 cores
+(measured 28 min 59 s, and 37 min 26 s on a day the VM ran ≈27% slower: docs/results.md).
 
 The simulator still writes paper scale (data is cheap); training and evaluation use a CPU
 budget: 8 + 56 steps of 2 shared-prefix rows (≈100 stage-1 and ≈470 stage-2 samples), 64 test
