@@ -174,12 +174,12 @@ def parse(name: str, argv: Sequence[str]):
     argv = _with_resolved_config(argv)
     values = _flag_values(command, argv)
     _make_configs_importable(_config_path(argv))
-    _load_config_file(_config_path(argv))
+    defaults = _load_config_file(_config_path(argv))
     try:
         values([f"gentool-jax {name}", *argv])
         config = values.config
     except (flags.Error, KeyError, AttributeError, TypeError, ValueError) as error:
-        unknown = _unknown_override_key(argv)
+        unknown = _unknown_override_key(argv, defaults)
         if unknown:
             raise GentoolError(
                 f"unknown config key '{unknown}' (configs/base.py lists every field)") from None
@@ -207,16 +207,8 @@ def _load_config_file(config_path: str):
                            f"{type(error).__name__}: {error}") from None
 
 
-def _unknown_override_key(argv: Sequence[str]) -> str | None:
-    """Find the first `--config.a.b=` override whose key the config file does not define."""
-    path, _, arg = _config_path(argv).partition(":")
-    spec = importlib.util.spec_from_file_location("_gentool_config_check", path)
-    module = importlib.util.module_from_spec(spec)
-    try:
-        spec.loader.exec_module(module)
-        config = module.get_config(arg) if arg else module.get_config()
-    except Exception:  # the real parse error is reported instead
-        return None
+def _unknown_override_key(argv: Sequence[str], config) -> str | None:
+    """The first `--config.a.b=` override whose key the loaded config file does not define."""
     for arg in argv:
         if not arg.startswith("--config."):
             continue

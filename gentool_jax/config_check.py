@@ -57,10 +57,9 @@ def _positive(config: Any) -> Iterable[tuple[str, Any, bool]]:
     yield "sample.batch_size", config.sample.batch_size, False
     yield "sample.max_new_tokens", config.sample.max_new_tokens, False
     yield "evaluate.max_samples_per_split", config.evaluate.max_samples_per_split, True
-    for stage in config.train.stages:
-        if stage not in config.train:
-            raise GentoolError(f"config.train.stages lists {stage!r}, but config.train has no "
-                               "such section")
+    from gentool_jax.train.command import configured_stages
+
+    for stage in configured_stages(config):
         section = config.train[stage]
         yield f"train.{stage}.steps", section.steps, True
         yield f"train.{stage}.batch_size", section.batch_size, False

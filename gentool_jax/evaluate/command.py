@@ -17,7 +17,6 @@ from gentool_jax.atomic import atomic_open
 from gentool_jax.errors import GentoolError
 from gentool_jax.evaluate.generation_cache import (
     GenerationCache,
-    directory_digest,
     prompt_key,
     system_fingerprint,
 )
@@ -25,6 +24,7 @@ from gentool_jax.evaluate.metrics import compute_metrics
 from gentool_jax.evaluate.parser import parse_output
 from gentool_jax.evaluate.report import write_reports
 from gentool_jax.evaluate.systems import SystemRun, run_bm25, run_model
+from gentool_jax.model.cache import directory_digest
 from gentool_jax.simulate.records import Record, read_records
 
 BASELINES = ("bm25", "base_model")

@@ -22,24 +22,6 @@ from typing import Any
 import numpy as np
 
 from gentool_jax.evaluate.systems import Generation
-from gentool_jax.model.cache import MARKER as MODEL_MARKER
-from gentool_jax.model.cache import file_sha256
-
-
-def directory_digest(paths: Iterable[Path]) -> str:
-    """Digest of every file under `paths` (names, sizes, contents). A directory built by the
-    model cache is represented by its manifest of sha256s, so it is not re-hashed."""
-    digest = hashlib.sha256()
-    for root in sorted(Path(p) for p in paths):
-        marker = root / MODEL_MARKER
-        if marker.is_file():
-            digest.update(f"{root.name}:{marker.read_text()}".encode())
-            continue
-        files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
-        for path in files:
-            digest.update(f"{path.relative_to(root.parent)}:{path.stat().st_size}:".encode())
-            digest.update(file_sha256(path).encode())
-    return digest.hexdigest()
 
 
 def system_fingerprint(*, weights: str, dtype: str, param_dtype: str, sampling: dict[str, Any],

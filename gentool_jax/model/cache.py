@@ -12,7 +12,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 MARKER = ".gentool_complete.json"
@@ -30,6 +30,22 @@ def file_sha256(path: Path) -> str:
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 22), b""):
             digest.update(block)
+    return digest.hexdigest()
+
+
+def directory_digest(paths: Iterable[Path]) -> str:
+    """Digest of every file under `paths` (names, sizes, contents). A directory built by the
+    model cache is represented by its manifest of sha256s, so it is not re-hashed."""
+    digest = hashlib.sha256()
+    for root in sorted(Path(p) for p in paths):
+        marker = root / MARKER
+        if marker.is_file():
+            digest.update(f"{root.name}:{marker.read_text()}".encode())
+            continue
+        files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+        for path in files:
+            digest.update(f"{path.relative_to(root.parent)}:{path.stat().st_size}:".encode())
+            digest.update(file_sha256(path).encode())
     return digest.hexdigest()
 
 

@@ -14,9 +14,8 @@ from pathlib import Path
 from tqdm import tqdm
 
 from gentool_jax.atomic import write_json
-from gentool_jax.errors import RecordError
 from gentool_jax.simulate.generate import SPLITS, simulate, split_file
-from gentool_jax.simulate.records import write_records
+from gentool_jax.simulate.records import require_file, write_records
 from gentool_jax.simulate.stats import compute_stats
 
 MANIFEST = "manifest.json"
@@ -47,9 +46,8 @@ def simulate_command(config, options: dict[str, str]) -> int:
     """Simulate (or import `--from`) into `--out` or `<workdir>/data`."""
     out = Path(options.get("out") or Path(config.workdir) / "data")
     source = options.get("from") or config.simulate.source
-    if source and not Path(source).is_file():
-        what = "is a directory, not a JSONL file" if Path(source).is_dir() else "file not found"
-        raise RecordError(str(source), 0, what)
+    if source:
+        require_file(source)  # before the fingerprint reads it
     write_tfds = bool(config.simulate.write_tfds)
     fingerprint = _fingerprint(config, source)
     if _complete(out, fingerprint, write_tfds):

@@ -132,14 +132,20 @@ def toolset_key(record: Record) -> str:
     return json.dumps(record["tools"], sort_keys=True, ensure_ascii=False)
 
 
-def jsonl_lines(path: str | Path) -> Iterator[tuple[int, str]]:
-    """(line number, text) of each non-blank line; a missing file, a directory or bytes that
-    are not UTF-8 raise RecordError naming the file (and line), never a traceback."""
+def require_file(path: str | Path) -> Path:
+    """`path`, or RecordError if it is missing or a directory."""
     path = Path(path)
     if path.is_dir():
         raise RecordError(str(path), 0, "is a directory, not a JSONL file")
     if not path.is_file():
         raise RecordError(str(path), 0, "file not found")
+    return path
+
+
+def jsonl_lines(path: str | Path) -> Iterator[tuple[int, str]]:
+    """(line number, text) of each non-blank line; a missing file, a directory or bytes that
+    are not UTF-8 raise RecordError naming the file (and line), never a traceback."""
+    path = require_file(path)
     with path.open("rb") as handle:
         for line_number, raw in enumerate(handle, start=1):
             try:

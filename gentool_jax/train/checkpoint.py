@@ -48,15 +48,9 @@ def model_fingerprint(model_dir: Path) -> str:
 
 
 def data_fingerprint(path: Path) -> str:
-    """sha256 over the training records (a JSONL file, or every file of a TFDS directory), so a
+    """Digest of the training records (a JSONL file, or every file of a TFDS directory), so a
     re-simulated or different dataset is never resumed onto adapters trained on another."""
-    path = Path(path)
-    if path.is_file():
-        return cache.file_sha256(path)
-    digest = hashlib.sha256()
-    for file in sorted(p for p in path.rglob("*") if p.is_file()):
-        digest.update(f"{file.relative_to(path)}:{cache.file_sha256(file)}\n".encode())
-    return digest.hexdigest()
+    return cache.directory_digest([Path(path)])
 
 
 def _abstract(tree: Any) -> Any:

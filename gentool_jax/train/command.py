@@ -17,7 +17,8 @@ from gentool_jax.train.checkpoint import (
 )
 
 
-def _stages(config: Any, stages: list[str] | None) -> list[str]:
+def configured_stages(config: Any, stages: list[str] | None = None) -> list[str]:
+    """`stages` (default: all of config.train.stages), each checked to have its section."""
     configured = list(config.train.stages)
     for name in configured:
         if name not in config.train:
@@ -53,7 +54,7 @@ def run_training(config: Any, data_path: str | Path | None = None,
     # Before anything touches a device: joining the other processes must come first.
     if not jax.distributed.is_initialized():
         distributed.initialize(config.distributed)
-    names = _stages(config, stages)
+    names = configured_stages(config, stages)
     workdir = Path(config.workdir)
     # Inputs are checked before anything is written, so a failed start leaves the workdir as
     # it was (its config.json included).
