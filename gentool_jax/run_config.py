@@ -15,6 +15,9 @@ from gentool_jax.atomic import write_json
 from gentool_jax.errors import GentoolError
 
 NAME = "config.json"
+# Sections that change no output of a pipeline run (how a finished model is served), so a
+# workdir recorded without them, or with other values, is still the same run.
+NOT_RUN_SECTIONS = ("serve",)
 
 
 def resolved(config: Any) -> dict:
@@ -30,12 +33,17 @@ def check_same_config(config: Any, workdir: Path) -> None:
     path = Path(workdir) / NAME
     if not path.exists():
         return
-    previous, current = json.loads(path.read_text()), resolved(config)
+    previous, current = (_run_fields(json.loads(path.read_text())),
+                         _run_fields(resolved(config)))
     if previous != current:
         changed = sorted(_diff_keys(previous, current))
         raise GentoolError(
             f"{path} was written by a run with a different config (changed: "
             f"{', '.join(changed[:8])}); use another --config.workdir or delete {workdir}")
+
+
+def _run_fields(config: dict) -> dict:
+    return {key: value for key, value in config.items() if key not in NOT_RUN_SECTIONS}
 
 
 def _diff_keys(a: dict, b: dict, prefix: str = "") -> list[str]:

@@ -1,12 +1,15 @@
 """The smoke pipeline end to end through the CLI: report files, resume, config protection, and
 SIGKILL at moments in every step, after which a rerun ends exactly as an uninterrupted run."""
 
+import contextlib
 import json
 import os
+import queue
 import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -68,27 +71,47 @@ def test_changed_config_on_same_workdir_is_refused(smoke_run):
     assert (workdir / "config.json").read_text() == before
 
 
-def _kill_after(workdir, marker: str, delay: float) -> str:
+def _read_lines(stream, lines: queue.Queue) -> None:
+    for line in stream:
+        lines.put(line)
+    lines.put(None)
+
+
+def _kill_after(workdir, marker: str, delay: float, deadline_s: float = 600) -> str:
     """Start the pipeline and SIGKILL it `delay` s after a line of its output (progress bars
-    included: text mode reads their carriage returns as line ends) contains `marker`."""
+    included: text mode reads their carriage returns as line ends) contains `marker`.
+
+    The pipeline runs in its own process group, killed whole, and its output is read by a
+    thread, so neither a hung pipeline nor a child it left behind can hang the test."""
     process = subprocess.Popen(
         [sys.executable, "-m", "gentool_jax.cli", "pipeline", f"--config={SMOKE}",
          f"--config.workdir={workdir}"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO_ROOT,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True,
+        cwd=REPO_ROOT, start_new_session=True,
         env={**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2"})
-    seen = []
-    for line in process.stdout:
-        seen.append(line)
-        if marker in line:
-            break
-    else:
-        process.wait()
-        pytest.fail(f"the pipeline ended before printing {marker!r}:\n{''.join(seen)[-2000:]}")
-    time.sleep(delay)
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait(timeout=60)
-    process.stdout.close()
-    assert process.returncode == -signal.SIGKILL, f"finished before the kill ({marker}+{delay}s)"
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=_read_lines, args=(process.stdout, lines), daemon=True).start()
+    seen, end = [], time.monotonic() + deadline_s
+    try:
+        while True:
+            try:
+                line = lines.get(timeout=max(end - time.monotonic(), 0.01))
+            except queue.Empty:
+                pytest.fail(f"no {marker!r} within {deadline_s:.0f} s:\n{''.join(seen)[-2000:]}")
+            if line is None:
+                process.wait(timeout=60)
+                pytest.fail(f"the pipeline ended before printing {marker!r}:\n"
+                            f"{''.join(seen)[-2000:]}")
+            seen.append(line)
+            if marker in line:
+                break
+        time.sleep(delay)
+        finished = process.poll() is not None
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=60)
+    assert not finished, f"finished before the kill ({marker}+{delay}s)"
     return "".join(seen)
 
 
