@@ -24,6 +24,7 @@ def get_config() -> ConfigDict:
     config.train = _train()
     config.sample = _sample()
     config.evaluate = _evaluate()
+    config.serve = _serve()
     return config
 
 
@@ -177,3 +178,17 @@ def _evaluate() -> ConfigDict:
     # <model cache>/generations (docs/evaluation.md); False samples everything again.
     evaluate.reuse_generations = True
     return evaluate
+
+
+def _serve() -> ConfigDict:
+    serve = ConfigDict()
+    # The id clients pass as `model`; "" derives it from model.name and --checkpoint.
+    serve.model_id = ""
+    # Concurrent requests run together through one fixed-shape generate call of this many rows
+    # (a lone request is padded to it, so it compiles once); see docs/serving.md.
+    serve.batch_size = 8
+    # How long the model worker waits for more requests after the first one of a batch.
+    serve.batch_window_ms = 15
+    # Completion budget of a request that gives no max_tokens.
+    serve.max_tokens = 160
+    return serve

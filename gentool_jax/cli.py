@@ -70,6 +70,20 @@ COMMANDS: dict[str, Command] = {
             Option("out", "", "Report directory (default: <workdir>/eval)."),
         ),
     ),
+    "bfcl": Command(
+        "Score the model on BFCL's single-call categories offline (AST rules, docs/bfcl.md).",
+        "gentool_jax.evaluate.bfcl:bfcl_command",
+        (
+            Option("checkpoint", "", "LoRA checkpoint directory or PEFT adapter (default: "
+                   "the untrained base model)."),
+            Option("out", "", "Report directory (default: <workdir>/bfcl)."),
+            Option("limit", "0", "Questions per category, a seeded sample (0 = all)."),
+            Option("categories", "", "Comma list of categories (default: simple_python, "
+                   "multiple, live_simple, live_multiple, irrelevance, live_irrelevance)."),
+            Option("data", "", "BFCL files: a directory laid out like bfcl_eval/data/ or a "
+                   "bfcl-eval wheel (default: the pinned wheel, downloaded once)."),
+        ),
+    ),
     "export": Command(
         "Export trained adapters as a PEFT adapter directory and a merged HF checkpoint.",
         "gentool_jax.train.export:export_command",
@@ -81,6 +95,16 @@ COMMANDS: dict[str, Command] = {
     "pipeline": Command(
         "Fetch model, simulate, train both stages, evaluate and report; resumable.",
         "gentool_jax.pipeline:pipeline_command",
+    ),
+    "serve": Command(
+        "Serve the model over an OpenAI-compatible Chat Completions API (docs/serving.md).",
+        "gentool_jax.serve.command:serve_command",
+        (
+            Option("checkpoint", "", "Stage checkpoint, PEFT adapter or merged export "
+                   "(default: the untrained base model)."),
+            Option("host", "127.0.0.1", "Address to listen on."),
+            Option("port", "8000", "Port to listen on."),
+        ),
     ),
 }
 

@@ -57,6 +57,9 @@ def _positive(config: Any) -> Iterable[tuple[str, Any, bool]]:
     yield "sample.batch_size", config.sample.batch_size, False
     yield "sample.max_new_tokens", config.sample.max_new_tokens, False
     yield "evaluate.max_samples_per_split", config.evaluate.max_samples_per_split, True
+    yield "serve.batch_size", config.serve.batch_size, False
+    yield "serve.batch_window_ms", config.serve.batch_window_ms, True
+    yield "serve.max_tokens", config.serve.max_tokens, False
     from gentool_jax.train.command import configured_stages
 
     for stage in configured_stages(config):

@@ -1,0 +1,142 @@
+"""The FastAPI app: `/v1/models`, `/v1/chat/completions`, `/health`, `/metrics`.
+
+Handlers do the cheap work (JSON validation, prompt rendering, decoding, parsing) on the event
+loop thread, which is also the only thread that touches the tokenizer; the model runs on the
+batcher's worker thread. Every refusal is an OpenAI-style error object (errors.py), including
+404s for unknown routes, and a failed request never stops the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+import time
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
+from starlette.exceptions import HTTPException
+
+from gentool_jax.serve.batcher import Batcher, Job
+from gentool_jax.serve.errors import APIError
+from gentool_jax.serve.prompting import prompt_tokens
+from gentool_jax.serve.reply import chat_reply, tool_reply
+from gentool_jax.serve.request import parse_request
+
+
+@dataclasses.dataclass
+class Service:
+    """What the routes need: the tokenizer, the batcher in front of the model, and limits."""
+
+    model_id: str
+    tokenizer: Any
+    batcher: Batcher
+    stop_ids: Sequence[int]
+    tool_style: str  # config.data.tool_style: how the model was trained to see tools
+    max_tokens: int  # default completion budget
+    context_length: int  # prompt + completion tokens the model supports
+    created: int = dataclasses.field(default_factory=lambda: int(time.time()))
+    in_flight: int = 0  # requests waiting for the model (changed on the event loop only)
+
+
+def create_app(service: Service) -> FastAPI:
+    """The app over `service`; its shutdown finishes queued jobs and stops the worker."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI):
+        yield
+        await asyncio.to_thread(service.batcher.close)
+
+    app = FastAPI(title="gentool-jax", lifespan=lifespan)
+    app.state.service = service
+
+    @app.exception_handler(APIError)
+    async def api_error(_: Request, error: APIError) -> JSONResponse:
+        return JSONResponse(error.body(), status_code=error.status)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_: Request, error: HTTPException) -> JSONResponse:
+        body = APIError(str(error.detail), status=error.status_code).body()
+        return JSONResponse(body, status_code=error.status_code)
+
+    @app.get("/v1/models")
+    async def list_models() -> dict[str, Any]:
+        return {"object": "list", "data": [_model_card(service)]}
+
+    @app.get("/v1/models/{model_id:path}")
+    async def get_model(model_id: str) -> dict[str, Any]:
+        _check_model(service, model_id)
+        return _model_card(service)
+
+    @app.post("/v1/chat/completions")
+    async def chat_completions(request: Request) -> dict[str, Any]:
+        try:
+            body = json.loads(await request.body())
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as error:
+            raise APIError(f"the request body is not valid JSON: {error}") from None
+        return await complete(service, body)
+
+    @app.get("/health")
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/metrics")
+    async def metrics() -> PlainTextResponse:
+        stats = service.batcher.stats
+        lines = [f"gentool_serve_batches_total {stats.batches}",
+                 f"gentool_serve_batched_requests_total {stats.requests}",
+                 f"gentool_serve_largest_batch {stats.largest_batch}",
+                 f"gentool_serve_queued_requests {service.batcher.queued()}",
+                 f"gentool_serve_requests_in_flight {service.in_flight}"]
+        return PlainTextResponse("\n".join(lines) + "\n")
+
+    return app
+
+
+async def complete(service: Service, body: Any) -> dict[str, Any]:
+    """One chat completion for the decoded JSON `body`."""
+    request = parse_request(body)
+    _check_model(service, request.model)
+    prompt = prompt_tokens(request, service.tokenizer, service.tool_style)
+    budget = request.max_tokens or service.max_tokens
+    if len(prompt) + budget > service.context_length:
+        raise APIError(f"this model's context is {service.context_length} tokens; the prompt "
+                       f"has {len(prompt)} and {budget} more were requested",
+                       param="messages", code="context_length_exceeded")
+    service.in_flight += 1
+    try:
+        output = await service.batcher.submit(Job(prompt, budget, request.settings))
+    except Exception as error:  # a generation failure is the server's, not the request's
+        raise APIError(f"generation failed: {type(error).__name__}: {error}", status=500,
+                       kind="server_error") from None
+    finally:
+        service.in_flight -= 1
+    stopped = bool(output) and output[-1] in service.stop_ids
+    text = service.tokenizer.decode(output, skip_special_tokens=True)
+    if request.tool_mode:
+        message, finish = tool_reply(text, [tool["name"] for tool in request.tools or []],
+                                     stopped=stopped)
+    else:
+        message, finish = chat_reply(text, stopped=stopped)
+    return {"id": "chatcmpl-" + uuid.uuid4().hex, "object": "chat.completion",
+            "created": int(time.time()), "model": service.model_id, "system_fingerprint": None,
+            "choices": [{"index": 0, "message": message, "finish_reason": finish,
+                         "logprobs": None}],
+            "usage": {"prompt_tokens": len(prompt), "completion_tokens": len(output),
+                      "total_tokens": len(prompt) + len(output)}}
+
+
+def _model_card(service: Service) -> dict[str, Any]:
+    return {"id": service.model_id, "object": "model", "created": service.created,
+            "owned_by": "gentool-jax"}
+
+
+def _check_model(service: Service, model_id: str) -> None:
+    if model_id != service.model_id:
+        raise APIError(f"The model '{model_id}' does not exist; this server serves "
+                       f"'{service.model_id}'", status=404, param="model",
+                       code="model_not_found")

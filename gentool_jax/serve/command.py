@@ -1,0 +1,99 @@
+"""`gentool-jax serve [--checkpoint=DIR] [--host=127.0.0.1] [--port=8000]`.
+
+The checkpoint is checked before anything loads, and the model is loaded before the socket
+opens, so a client never reaches a server that cannot answer. SIGINT/SIGTERM stop accepting
+connections, let in-flight requests finish (uvicorn's graceful shutdown, then the batcher runs
+what is queued) and exit 0: stopping a server on purpose is not an error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from gentool_jax.errors import GentoolError
+
+if TYPE_CHECKING:
+    from gentool_jax.serve.app import Service
+
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def model_id_for(config: Any, checkpoint: str | None) -> str:
+    """`serve.model_id`, else the model's name, suffixed with the checkpoint's directory."""
+    if config.serve.model_id:
+        return str(config.serve.model_id)
+    base = Path(str(config.model.name)).name
+    return f"{base}+{Path(checkpoint).resolve().name}" if checkpoint else base
+
+
+def build_service(config: Any, model: Any, tokenizer: Any, model_id: str, mesh: Any = None
+                  ) -> Service:
+    """The app's Service over a loaded model: batcher, engine and the request limits."""
+    from gentool_jax.serve.app import Service
+    from gentool_jax.serve.batcher import Batcher
+    from gentool_jax.serve.engine import SamplerEngine
+
+    engine = SamplerEngine(model, tokenizer, batch_size=int(config.serve.batch_size),
+                           bucket=int(config.sample.prompt_bucket), seed=int(config.seed),
+                           mesh=mesh)
+    batcher = Batcher(engine, batch_size=int(config.serve.batch_size),
+                      window_s=float(config.serve.batch_window_ms) / 1000.0)
+    return Service(model_id=model_id, tokenizer=tokenizer, batcher=batcher,
+                   stop_ids=engine.stop_ids, tool_style=str(config.data.tool_style),
+                   max_tokens=int(config.serve.max_tokens),
+                   context_length=int(model.config.max_position_embeddings))
+
+
+def _port(value: str) -> int:
+    try:
+        port = int(value)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise GentoolError(f"--port must be an integer in 0..65535, got {value!r}")
+    return port
+
+
+@contextlib.contextmanager
+def _signals_end_normally() -> Iterator[None]:
+    """uvicorn re-raises the signal that stopped it once it has shut down, which would turn a
+    requested stop into a KeyboardInterrupt or a kill; the handlers it re-raises to only note
+    it."""
+    previous = {sig: signal.signal(sig, lambda *_: None) for sig in SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def serve_command(config: Any, options: dict[str, str]) -> int:
+    """Load the model, listen until SIGINT/SIGTERM, then shut down gracefully; returns 0."""
+    try:
+        import uvicorn
+
+        from gentool_jax.serve.app import create_app
+    except ImportError as error:
+        raise GentoolError(f"serving needs the serve extra ({error.name} is missing): "
+                           "pip install 'gentool-jax[serve]'") from None
+    from gentool_jax.parallel.mesh import make_mesh
+    from gentool_jax.train.inference import check_checkpoint, load_for_inference
+
+    checkpoint = options.get("checkpoint", "") or None
+    port = _port(str(options.get("port", "8000")))
+    check_checkpoint(config, checkpoint)
+    mesh = make_mesh(config.mesh)
+    model, tokenizer = load_for_inference(config, checkpoint, mesh=mesh)
+    service = build_service(config, model, tokenizer, model_id_for(config, checkpoint), mesh)
+    server = uvicorn.Server(uvicorn.Config(
+        create_app(service), host=str(options.get("host", "127.0.0.1")), port=port,
+        log_level="info", timeout_graceful_shutdown=None))
+    print(f"gentool-jax serve: model {service.model_id!r} on http://{server.config.host}:"
+          f"{port}/v1", flush=True)
+    with _signals_end_normally():
+        server.run()
+    return 0

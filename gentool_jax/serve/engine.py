@@ -1,0 +1,46 @@
+"""The JAX sampler as the batcher's `Generator`: one `generate` call per batch.
+
+`generate` pads every call to `batch_size` rows and prompts to a multiple of `bucket`, so the
+prefill/decode programs compile once per prompt-length bucket. The token budget is part of the
+program's shape too, so it is rounded up to a power of two here: a server whose clients ask for
+arbitrary `max_tokens` compiles a handful of budgets, not one per value. Decoding stops as soon
+as every row has stopped, so a budget larger than needed costs cache space, not steps.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gentool_jax.sample.generate import generate, stop_ids_for
+from gentool_jax.sample.sampling import SamplingSettings
+
+MIN_BUDGET = 16
+
+
+def budget_bucket(max_new_tokens: int) -> int:
+    """The compiled token budget that covers `max_new_tokens`: a power of two, >= MIN_BUDGET."""
+    budget = MIN_BUDGET
+    while budget < max_new_tokens:
+        budget *= 2
+    return budget
+
+
+class SamplerEngine:
+    """Runs batches of prompts through `generate` with fixed shapes; call from one thread."""
+
+    def __init__(self, model: Any, tokenizer: Any, *, batch_size: int, bucket: int, seed: int,
+                 mesh: Any = None):
+        self.model, self.batch_size, self.bucket, self.mesh = model, batch_size, bucket, mesh
+        self.stop_ids = stop_ids_for(tokenizer)
+        self.pad_id = int(tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0)
+        self.seed, self.calls = seed, 0
+
+    def __call__(self, prompts: list[list[int]], settings: SamplingSettings,
+                 max_new_tokens: int) -> list[list[int]]:
+        # A new seed per call: two sampled batches never repeat each other's draws.
+        self.calls += 1
+        return generate(self.model, prompts, max_new_tokens=budget_bucket(max_new_tokens),
+                        stop_ids=self.stop_ids, temperature=settings.temperature,
+                        top_k=settings.top_k, top_p=settings.top_p, seed=self.seed + self.calls,
+                        pad_id=self.pad_id, batch_size=self.batch_size, bucket=self.bucket,
+                        mesh=self.mesh)

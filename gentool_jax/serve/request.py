@@ -1,0 +1,205 @@
+"""Validate an OpenAI Chat Completions request body into a `ChatRequest`.
+
+Every refusal names the offending field (`param`) the way the OpenAI API does, so a client sees
+*which* part of its request was wrong. Parameters the sampler cannot honour (n > 1, stop
+sequences, penalties, logprobs, streaming) are refused rather than silently ignored: a caller
+who asked for them would otherwise get an answer that quietly breaks its assumptions. Fields
+that cannot change the answer (`user`, `metadata`, `seed`, ...) are accepted and ignored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from typing import Any
+
+from gentool_jax.sample.sampling import SamplingSettings
+from gentool_jax.serve.errors import APIError
+from gentool_jax.simulate.records import DEFAULT_TOOL, normalize_tool, validate_tool
+
+ROLES = ("system", "developer", "user", "assistant", "tool")
+# Accepted and ignored: they do not change what the model generates here. A GenTool model
+# makes one call, so `parallel_tool_calls` has nothing to switch; sampled batches draw from the
+# server's own seed sequence, so a per-request `seed` cannot be honoured inside a shared batch.
+IGNORED = ("user", "metadata", "store", "seed", "service_tier", "parallel_tool_calls")
+# Accepted only at the value that means "off".
+_OFF_VALUES: dict[str, tuple[Any, ...]] = {
+    "n": (None, 1), "stream": (None, False), "stream_options": (None,), "stop": (None,),
+    "logprobs": (None, False), "top_logprobs": (None, 0), "frequency_penalty": (None, 0),
+    "presence_penalty": (None, 0), "logit_bias": (None, {}),
+    "response_format": (None, {"type": "text"}),
+}
+_USED = ("model", "messages", "tools", "tool_choice", "temperature", "top_p", "max_tokens",
+         "max_completion_tokens")
+# Keys of a tool schema the prompt renders; others (OpenAI's `strict`) never reach the model.
+_TOOL_KEYS = ("name", "description", "parameters", "returns")
+
+
+@dataclasses.dataclass(frozen=True)
+class ChatRequest:
+    """A validated request. `tools` is None in chat mode (no tools, or tool_choice "none")."""
+
+    model: str
+    messages: list[dict[str, str]]  # role + plain-text content, in order
+    tools: list[dict[str, Any]] | None  # flat function schemas, generate_response excluded
+    max_tokens: int | None  # None: the server's default
+    settings: SamplingSettings
+
+    @property
+    def query(self) -> str:
+        """The last user message: the GenTool query (one query, one call)."""
+        return next(m["content"] for m in reversed(self.messages) if m["role"] == "user")
+
+    @property
+    def tool_mode(self) -> bool:
+        """Rank and call only when the conversation ends on a user turn; after a tool result
+        the call was made, and the model answers the conversation as a plain chat."""
+        return self.tools is not None and self.messages[-1]["role"] == "user"
+
+
+def parse_request(body: Any) -> ChatRequest:
+    """The request in `body` (decoded JSON), or APIError(400) naming the bad field."""
+    if not isinstance(body, dict):
+        raise APIError("the request body must be a JSON object")
+    for key in body:
+        if key not in _USED and key not in IGNORED and key not in _OFF_VALUES:
+            raise APIError(f"Unrecognized request argument supplied: {key}", param=key)
+    for key, allowed in _OFF_VALUES.items():
+        if key in body and body[key] not in allowed:
+            raise APIError(f"'{key}' = {json.dumps(body[key])[:60]} is not supported by this "
+                           f"server (supported: {', '.join(json.dumps(v) for v in allowed)})",
+                           param=key, code="unsupported_parameter")
+    model = body.get("model")
+    if not isinstance(model, str) or not model:
+        raise APIError("'model' must be a non-empty string", param="model")
+    messages = _messages(body.get("messages"))
+    tool_choice = body.get("tool_choice")
+    if tool_choice not in (None, "auto", "none"):
+        raise APIError("tool_choice must be 'auto' or 'none': the model itself decides whether a "
+                       "tool fits (generate_response is always available)", param="tool_choice",
+                       code="unsupported_parameter")
+    tools = _tools(body["tools"]) if body.get("tools") is not None else None
+    return ChatRequest(model=model, messages=messages,
+                       tools=None if tool_choice == "none" else tools,
+                       max_tokens=_max_tokens(body), settings=_settings(body))
+
+
+def _text(content: Any, where: str) -> str:
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        texts = []
+        for i, part in enumerate(content):
+            if not (isinstance(part, dict) and part.get("type") == "text"
+                    and isinstance(part.get("text"), str)):
+                raise APIError(f"{where}[{i}] must be a text part ({{\"type\": \"text\", "
+                               "\"text\": ...}); this model reads text only", param=where)
+            texts.append(part["text"])
+        return "\n".join(texts)
+    raise APIError(f"{where} must be a string or a list of text parts", param=where)
+
+
+def _messages(raw: Any) -> list[dict[str, str]]:
+    if not isinstance(raw, list) or not raw:
+        raise APIError("'messages' must be a non-empty list", param="messages")
+    messages = []
+    for i, message in enumerate(raw):
+        where = f"messages[{i}]"
+        if not isinstance(message, dict):
+            raise APIError(f"{where} must be an object", param=where)
+        role = message.get("role")
+        if role not in ROLES:
+            raise APIError(f"{where}.role must be one of {', '.join(ROLES)}",
+                           param=f"{where}.role")
+        content = _text(message.get("content"), f"{where}.content")
+        if role == "assistant" and message.get("tool_calls"):
+            content = "\n".join(filter(None, [content, *_call_lines(message["tool_calls"],
+                                                                     where)]))
+        messages.append({"role": role, "content": content})
+    if not any(m["role"] == "user" for m in messages):
+        raise APIError("'messages' must contain a user message (the query)", param="messages")
+    return messages
+
+
+def _call_lines(tool_calls: Any, where: str) -> list[str]:
+    """An earlier assistant call, written back in the model's own `Call:` format."""
+    if not isinstance(tool_calls, list):
+        raise APIError(f"{where}.tool_calls must be a list", param=f"{where}.tool_calls")
+    lines = []
+    for j, call in enumerate(tool_calls):
+        function = call.get("function") if isinstance(call, dict) else None
+        if not isinstance(function, dict) or not isinstance(function.get("name"), str):
+            raise APIError(f"{where}.tool_calls[{j}].function needs a string 'name'",
+                           param=f"{where}.tool_calls[{j}].function")
+        try:
+            arguments = json.loads(function.get("arguments") or "{}")
+        except (TypeError, json.JSONDecodeError):
+            raise APIError(f"{where}.tool_calls[{j}].function.arguments must be a JSON string",
+                           param=f"{where}.tool_calls[{j}].function.arguments") from None
+        lines.append("Call: " + json.dumps({"name": function["name"], "arguments": arguments},
+                                           ensure_ascii=False))
+    return lines
+
+
+def _tools(raw: Any) -> list[dict[str, Any]]:
+    if not isinstance(raw, list) or not raw:
+        raise APIError("'tools' must be a non-empty list of function tools", param="tools")
+    tools, names = [], set()
+    for i, entry in enumerate(raw):
+        where = f"tools[{i}]"
+        if isinstance(entry, dict) and "type" in entry and entry["type"] != "function":
+            raise APIError(f"{where}.type must be 'function'", param=f"{where}.type")
+        tool = normalize_tool(entry)
+        if tool is not entry:
+            where += ".function"
+        if not isinstance(tool, dict):
+            raise APIError(f"{where} must be an object", param=where)
+        # OpenAI makes both optional; the prompt renders them, so give them their empty forms.
+        tool = {"description": "", "parameters": {"type": "object", "properties": {}},
+                **{key: tool[key] for key in _TOOL_KEYS if key in tool}}
+        try:
+            validate_tool(tool, where)
+        except ValueError as error:
+            raise APIError(str(error), param=where) from None
+        if tool["name"] == DEFAULT_TOOL:
+            raise APIError(f"{where}.name: {DEFAULT_TOOL} is built in (the server always adds "
+                           "it); do not declare it", param=f"{where}.name")
+        if tool["name"] in names:
+            raise APIError(f"{where}.name: duplicate tool name {tool['name']!r}",
+                           param=f"{where}.name")
+        names.add(tool["name"])
+        tools.append(tool)
+    return tools
+
+
+def _max_tokens(body: dict[str, Any]) -> int | None:
+    given = [key for key in ("max_completion_tokens", "max_tokens") if body.get(key) is not None]
+    if len(given) == 2 and body["max_tokens"] != body["max_completion_tokens"]:
+        raise APIError("give max_tokens or max_completion_tokens, not both", param="max_tokens")
+    if not given:
+        return None
+    value = body[given[0]]
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise APIError(f"'{given[0]}' must be an integer >= 1", param=given[0])
+    return value
+
+
+def _number(body: dict[str, Any], key: str, default: float, low: float, high: float,
+            low_open: bool = False) -> float:
+    value = body.get(key)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) \
+            or value > high or value < low or (low_open and value == low):
+        bound = "(" if low_open else "["
+        raise APIError(f"'{key}' must be a number in {bound}{low:g}, {high:g}]", param=key)
+    return float(value)
+
+
+def _settings(body: dict[str, Any]) -> SamplingSettings:
+    """temperature 0 (the default here: GenTool's calls are evaluated greedily) is greedy."""
+    return SamplingSettings(temperature=_number(body, "temperature", 0.0, 0.0, 2.0),
+                            top_p=_number(body, "top_p", 1.0, 0.0, 1.0, low_open=True))
