@@ -2,7 +2,9 @@
 
 `train` records it (after its inputs check out); `pipeline` first refuses a workdir whose
 recorded config differs from its own, naming the changed fields, so one workdir never mixes
-the outputs of two configs. Both write the same sorted JSON, atomically.
+the outputs of two configs. Both write the same sorted JSON, atomically. A field that a newer
+version added is compared at its default, so upgrading the package keeps old workdirs usable
+as long as the new field is left alone.
 """
 
 from __future__ import annotations
@@ -33,13 +35,28 @@ def check_same_config(config: Any, workdir: Path) -> None:
     path = Path(workdir) / NAME
     if not path.exists():
         return
-    previous, current = (_run_fields(json.loads(path.read_text())),
-                         _run_fields(resolved(config)))
+    from configs import base
+
+    defaults = resolved(base.get_config())
+    previous = _run_fields(_with_new_fields(json.loads(path.read_text()), defaults))
+    current = _run_fields(resolved(config))
     if previous != current:
         changed = sorted(_diff_keys(previous, current))
         raise GentoolError(
             f"{path} was written by a run with a different config (changed: "
             f"{', '.join(changed[:8])}); use another --config.workdir or delete {workdir}")
+
+
+def _with_new_fields(recorded: dict, defaults: dict) -> dict:
+    """`recorded` plus, at their defaults, the fields a newer version added since it was
+    written: a run recorded before a field existed ran as if it had its default."""
+    merged = dict(recorded)
+    for key, default in defaults.items():
+        if key not in merged:
+            merged[key] = default
+        elif isinstance(merged[key], dict) and isinstance(default, dict):
+            merged[key] = _with_new_fields(merged[key], default)
+    return merged
 
 
 def _run_fields(config: dict) -> dict:

@@ -26,3 +26,15 @@ def test_serving_settings_do_not_make_another_run(tmp_path):
     (tmp_path / NAME).write_text(json.dumps(recorded))
     config.serve.batch_size = 3
     check_same_config(config, tmp_path)
+
+
+def test_a_field_added_since_the_record_counts_at_its_default(tmp_path):
+    config = smoke.get_config()
+    record_config(config, tmp_path)
+    recorded = json.loads((tmp_path / NAME).read_text())
+    del recorded["evaluate"]["reuse_generations"]  # as if the field were newer than the run
+    (tmp_path / NAME).write_text(json.dumps(recorded))
+    check_same_config(config, tmp_path)
+    config.evaluate.reuse_generations = False
+    with pytest.raises(GentoolError, match=r"evaluate\.reuse_generations"):
+        check_same_config(config, tmp_path)
