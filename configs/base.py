@@ -74,7 +74,26 @@ def _simulate() -> ConfigDict:
     simulate.write_tfds = True  # also build the TFDS array_record dataset
     # "" simulates; a JSONL path imports user records or pair records instead.
     simulate.source = ""
+    simulate.teacher = _teacher()
     return simulate
+
+
+def _teacher() -> ConfigDict:
+    # `simulate --teacher=SEEDS`: weak tools, queries and arguments from a teacher LLM over an
+    # OpenAI-compatible endpoint (docs/simulator.md, "Teacher-LLM generation").
+    teacher = ConfigDict()
+    teacher.base_url = ""  # e.g. https://api.openai.com/v1 (POST {base_url}/chat/completions)
+    teacher.model = ""  # e.g. gpt-4o
+    teacher.api_key_env = "OPENAI_API_KEY"  # the key is read from this variable, never stored
+    teacher.temperature = 0.7
+    teacher.max_tokens = 0  # completion budget per request; 0 = the endpoint's default
+    teacher.queries_per_pair = 10
+    teacher.max_retries = 5  # HTTP retries (timeouts, connection errors, 429, 5xx)
+    teacher.output_retries = 2  # re-asks after an invalid reply before the item is skipped
+    teacher.timeout_s = 60.0
+    teacher.concurrency = 8  # requests in flight at once
+    teacher.seeds = ""  # seed JSONL; the --teacher option overrides it
+    return teacher
 
 
 def _data() -> ConfigDict:

@@ -45,9 +45,13 @@ COMMANDS: dict[str, Command] = {
         "Simulate the GenTool tool world (or import user records) into <workdir>/data.",
         "gentool_jax.simulate.command:simulate_command",
         (
-            Option("from", "", "Import this JSONL (DESIGN §2 records or pair records) instead "
-                   "of simulating."),
+            Option("from", "", "Import this JSONL (DESIGN §2 records, pair records, xLAM or "
+                   "ShareGPT lines) instead of simulating."),
             Option("out", "", "Output directory (default: <workdir>/data)."),
+            Option("format", "auto", "Format of --from: auto (from the first line's keys), "
+                   "records, pairs, xlam or sharegpt (docs/simulator.md)."),
+            Option("teacher", "", "Generate the data with a teacher LLM (config.simulate."
+                   "teacher) from this seed JSONL of single-tool cases (docs/simulator.md)."),
         ),
     ),
     "train": Command(
@@ -82,6 +86,10 @@ COMMANDS: dict[str, Command] = {
                    "multiple, live_simple, live_multiple, irrelevance, live_irrelevance)."),
             Option("data", "", "BFCL files: a directory laid out like bfcl_eval/data/ or a "
                    "bfcl-eval wheel (default: the pinned wheel, downloaded once)."),
+            Option("probes", False, "Also score the derived zero-to-one / weak-to-strong "
+                   "probes built from the multiple and live_multiple questions (docs/bfcl.md)."),
+            Option("train-data", "", "Training JSONL for the leakage report (default: "
+                   "<workdir>/data/train.jsonl when it exists)."),
         ),
     ),
     "export": Command(

@@ -60,6 +60,14 @@ def _positive(config: Any) -> Iterable[tuple[str, Any, bool]]:
     yield "serve.batch_size", config.serve.batch_size, False
     yield "serve.batch_window_ms", config.serve.batch_window_ms, True
     yield "serve.max_tokens", config.serve.max_tokens, False
+    teacher = config.simulate.teacher
+    yield "simulate.teacher.temperature", teacher.temperature, True
+    yield "simulate.teacher.max_tokens", teacher.max_tokens, True
+    yield "simulate.teacher.queries_per_pair", teacher.queries_per_pair, False
+    yield "simulate.teacher.max_retries", teacher.max_retries, True
+    yield "simulate.teacher.output_retries", teacher.output_retries, True
+    yield "simulate.teacher.timeout_s", teacher.timeout_s, False
+    yield "simulate.teacher.concurrency", teacher.concurrency, False
     from gentool_jax.train.command import configured_stages
 
     for stage in configured_stages(config):

@@ -317,13 +317,49 @@ def render_report(payload: dict[str, Any]) -> str:
                 f"{_fmt(ours.get('call_exact_match'))} | {_fmt(ours.get('format_validity'))} | "
                 f"{failures or '–'} |")
         lines.append("")
+    if payload.get("probes"):
+        from gentool_jax.evaluate.bfcl_probes import render_probes
+
+        lines += render_probes(payload["probes"])
     return "\n".join(lines)
+
+
+def _probes(records: list[Record], categories: list[str], config: Any) -> list[Record]:
+    """`--probes`: the derived probes of the chosen multiple / live_multiple questions."""
+    from gentool_jax.evaluate.bfcl_probes import SOURCE_CATEGORIES, derive_probes
+
+    if not set(categories) & set(SOURCE_CATEGORIES):
+        raise GentoolError("--probes derives from multiple / live_multiple: add one of them to "
+                           "--categories")
+    return derive_probes(records, int(config.seed))
+
+
+def _score_probes(records: list[Record], parsed: list[ParsedOutput]) -> dict[str, Any]:
+    from gentool_jax.evaluate.bfcl_probes import score_scenario
+
+    return score_scenario(records, parsed)
+
+
+def _leakage(config: Any, options: dict[str, str], loaded: dict[str, list[Record]],
+             out_dir: Path) -> dict[str, Any] | None:
+    """leakage.md / .json against --train-data or <workdir>/data/train.jsonl when it exists;
+    the per-category counts (None when there is no training split)."""
+    from gentool_jax.evaluate.bfcl_leakage import write_leakage
+
+    train = options.get("train-data", "") or Path(config.workdir) / "data" / "train.jsonl"
+    if not options.get("train-data") and not Path(train).is_file():
+        return None
+    report = write_leakage(out_dir, loaded, train)
+    print(f"bfcl: wrote {out_dir}/leakage.md (BFCL functions vs {train})")
+    return {category: {key: value for key, value in counts.items() if key != "examples"}
+            for category, counts in report["categories"].items()}
 
 
 def bfcl_command(config: Any, options: dict[str, str]) -> int:
     """`gentool-jax bfcl [--checkpoint=DIR] [--out=DIR] [--limit=N] [--categories=a,b]
-    [--data=DIR|WHEEL]`: convert, generate, score and write records.jsonl, generations.jsonl,
-    metrics.json and report.md into --out."""
+    [--data=DIR|WHEEL] [--probes] [--train-data=FILE]`: convert, generate, score and write
+    records.jsonl, generations.jsonl, metrics.json and report.md into --out (and leakage.md /
+    .json when a training split exists; `--probes` adds the derived probes, bfcl_probes.py)."""
     from gentool_jax.evaluate.command import _run_model_system
     from gentool_jax.parallel.mesh import make_mesh
     from gentool_jax.simulate.records import write_records
@@ -340,12 +376,17 @@ def bfcl_command(config: Any, options: dict[str, str]) -> int:
     systems += ["trained"] if checkpoint is not None else []
     check_checkpoint(config, checkpoint)
     source = open_source(config, options.get("data", ""))
+    loaded = {category: load_category(source, category) for category in categories}
     records = [record for category in categories
-               for record in take(load_category(source, category), limit, int(config.seed))]
+               for record in take(loaded[category], limit, int(config.seed))]
+    probes = _probes(records, categories, config) if options.get("probes") else []
+    records += probes
     out_dir.mkdir(parents=True, exist_ok=True)
     write_records(out_dir / "records.jsonl", records)
+    leakage = _leakage(config, options, loaded, out_dir)
     mesh = make_mesh(config.mesh)
     results: dict[str, dict[str, Any]] = {}
+    probe_results: dict[str, dict[str, Any]] = {}
     run_info: dict[str, Any] = {}
     with atomic_open(out_dir / "generations.jsonl") as handle:
         for system in systems:
@@ -354,10 +395,12 @@ def bfcl_command(config: Any, options: dict[str, str]) -> int:
             parsed = [parse_output(g.text, [t["name"] for t in r["tools"]])
                       for g, r in zip(run.generations, records)]
             results[system] = {}
-            for category in categories:
+            for category in [*categories, *dict.fromkeys(r["scenario"] for r in probes)]:
                 index = [i for i, r in enumerate(records) if r["scenario"] == category]
-                scored = score_category([records[i] for i in index], [parsed[i] for i in index])
-                results[system][category] = scored["scores"]
+                scorer = score_category if category in CATEGORIES else _score_probes
+                scored = scorer([records[i] for i in index], [parsed[i] for i in index])
+                target = results if category in CATEGORIES else probe_results
+                target.setdefault(system, {})[category] = scored["scores"]
                 for i, verdict in zip(index, scored["verdicts"]):
                     generation = run.generations[i]
                     handle.write(json.dumps({
@@ -373,6 +416,10 @@ def bfcl_command(config: Any, options: dict[str, str]) -> int:
         "sampling": {key: config.sample[key] for key in
                      ("max_new_tokens", "temperature", "top_k", "top_p")},
         "systems": run_info}, "systems": results}
+    if probes:
+        payload["probes"] = probe_results
+    if leakage:
+        payload["info"]["leakage"] = leakage
     write_json(out_dir / "metrics.json", payload)
     write_text(out_dir / "report.md", render_report(payload))
     print(f"bfcl: wrote {out_dir}/report.md, metrics.json, generations.jsonl, records.jsonl "

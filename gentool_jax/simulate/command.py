@@ -14,6 +14,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from gentool_jax.atomic import write_json
+from gentool_jax.errors import GentoolError
 from gentool_jax.simulate.generate import SPLITS, simulate, split_file
 from gentool_jax.simulate.records import require_file, write_records
 from gentool_jax.simulate.stats import compute_stats
@@ -23,11 +24,16 @@ MANIFEST = "manifest.json"
 GENERATOR_VERSION = 1
 
 
-def _fingerprint(config, source: str) -> str:
-    parts = {"generator": GENERATOR_VERSION, "seed": config.seed,
-             "simulate": json.loads(config.simulate.to_json()), "source": source}
+def _fingerprint(config, source: str, teacher: str = "") -> str:
+    simulate = json.loads(config.simulate.to_json())
+    if not teacher:  # the teacher's settings change nothing the offline world or an import writes
+        simulate.pop("teacher", None)
+    parts = {"generator": GENERATOR_VERSION, "seed": config.seed, "simulate": simulate,
+             "source": source}
     if source:
         parts["source_sha256"] = hashlib.sha256(Path(source).read_bytes()).hexdigest()
+    if teacher:
+        parts["teacher_seeds_sha256"] = hashlib.sha256(Path(teacher).read_bytes()).hexdigest()
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
 
@@ -43,13 +49,27 @@ def _complete(out: Path, fingerprint: str, write_tfds: bool) -> bool:
 
 
 def simulate_command(config, options: dict[str, str]) -> int:
-    """Simulate (or import `--from`) into `--out` or `<workdir>/data`."""
+    """Simulate (or import `--from`, or generate `--teacher`) into `--out` or `<workdir>/data`."""
     out = Path(options.get("out") or Path(config.workdir) / "data")
     source = options.get("from") or config.simulate.source
+    teacher = options.get("teacher") or config.simulate.teacher.seeds
+    if source and teacher:
+        raise GentoolError("simulate: give --from (import records) or --teacher (generate "
+                           "with a teacher LLM), not both")
     if source:
         require_file(source)  # before the fingerprint reads it
+    if teacher:
+        from gentool_jax.simulate.teacher import check_teacher_config
+
+        require_file(teacher)
+        check_teacher_config(config.simulate.teacher)
     write_tfds = bool(config.simulate.write_tfds)
-    fingerprint = _fingerprint(config, source)
+    fingerprint = _fingerprint(config, source, teacher)
+    fmt = options.get("format") or "auto"
+    if fmt != "auto":  # an explicit reader can change what the same file imports as
+        if not source:
+            raise GentoolError(f"simulate: --format={fmt} needs --from=FILE")
+        fingerprint = hashlib.sha256(f"{fingerprint}:format={fmt}".encode()).hexdigest()
     if _complete(out, fingerprint, write_tfds):
         print(f"simulate: {out} already holds this simulation (manifest matches); skipping.")
         return 0
@@ -58,11 +78,20 @@ def simulate_command(config, options: dict[str, str]) -> int:
               "simulate config, seed and source differs, or files are missing); writing it "
               "again. Checkpoints trained on the old data will refuse to resume on the new.")
     start = time.perf_counter()
-    if source:
+    if teacher:
+        from gentool_jax.model.cache import cache_root
+        from gentool_jax.simulate.importer import import_file
+        from gentool_jax.simulate.teacher import teacher_pairs
+
+        print(f"simulate: generating with teacher {config.simulate.teacher.model} from {teacher}")
+        pairs = teacher_pairs(config, teacher, out, cache_root(config.model) / "teacher")
+        splits = import_file(pairs, config.simulate.toolset_size, config.seed)
+    elif source:
         from gentool_jax.simulate.importer import import_file
 
         print(f"simulate: importing {source}")
-        splits = import_file(source, config.simulate.toolset_size, config.seed)
+        splits = import_file(source, config.simulate.toolset_size, config.seed, fmt=fmt,
+                             sim_config=config.simulate)
     else:
         with tqdm(total=config.simulate.num_pairs, desc="simulate pairs", unit="pair") as bar:
             splits = simulate(config.simulate, config.seed, progress=bar.update)

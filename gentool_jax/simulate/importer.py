@@ -35,15 +35,17 @@ PAIR_FIELDS = {"id", "query", "strong_tool", "weak_tool", "strong_arguments", "w
                "distractors"}
 
 
-def import_file(path: str | Path, toolset_size: int, seed: int) -> dict[str, list[Record]]:
-    """Records of every split from a user JSONL file (kind detected from its first line)."""
+def import_file(path: str | Path, toolset_size: int, seed: int, fmt: str = "auto",
+                sim_config=None) -> dict[str, list[Record]]:
+    """Records of every split from a user JSONL file: `fmt` is records, pairs, xlam, sharegpt
+    or auto (detected from the first line's keys, `import_public.sniff_format`)."""
+    from gentool_jax.simulate.import_public import import_public, resolve_format
+
     path = Path(path)
-    first = next((line for _, line in jsonl_lines(path)), "")
-    try:
-        is_pair = "strong_tool" in json.loads(first) if first else False
-    except (json.JSONDecodeError, TypeError, RecursionError):
-        is_pair = False  # read_records reports the bad line
-    if is_pair:
+    fmt = resolve_format(path, fmt)
+    if fmt in ("xlam", "sharegpt"):
+        return import_public(path, fmt, toolset_size, seed, sim_config)
+    if fmt == "pairs":
         records = _records_from_pairs(path, toolset_size, seed)
     else:
         records = list(read_records(path))
