@@ -327,3 +327,29 @@ def test_tools_with_blank_descriptions_are_never_held_out(tmp_path):
     splits = import_file(write(tmp_path / "x.jsonl", rows), toolset_size=5, seed=0)
     held = {r["meta"]["strong_tool"] for r in splits["seen_query_unseen_tool"]}
     assert held and held <= {"get_news", "define_word"}
+
+
+def test_each_public_format_trains_and_evaluates_the_smoke_pipeline(tmp_path):
+    """xLAM and ShareGPT fixtures through the whole pipeline (import, both stages, evaluation,
+    export) in one process, so the second format reuses the first one's compiled programs."""
+    from configs import smoke
+    from gentool_jax.pipeline import pipeline_command
+
+    for fmt, lines in (("xlam", xlam_lines()), ("sharegpt", sharegpt_lines())):
+        config = smoke.get_config()
+        config.workdir = str(tmp_path / fmt)
+        config.simulate.source = str(write(tmp_path / f"{fmt}.jsonl", lines))
+        config.mesh.data, config.mesh.tensor = 4, 2
+        config.train.stage1.steps = config.train.stage2.steps = 1
+        config.evaluate.baselines = ("bm25",)
+        assert pipeline_command(config, {}) == 0
+        workdir = tmp_path / fmt
+        assert json.loads((workdir / "data" / "stats.json").read_text())
+        for stage in ("stage1", "stage2"):
+            rows = (workdir / stage / "metrics.jsonl").read_text().splitlines()
+            assert rows and json.loads(rows[-1])["samples_seen"] > 0
+        systems = json.loads((workdir / "eval" / "metrics.json").read_text())["systems"]
+        assert set(systems) == {"bm25", "trained"}
+        # Public data has no intent labels: only the seen-query scenarios are filled.
+        assert set(systems["trained"]) == {"seen_query_seen_tool", "seen_query_unseen_tool"}
+        assert (workdir / "export" / "adapter" / "adapter_config.json").is_file()
