@@ -49,7 +49,7 @@ def _records(config, path: str | None, directory: Path) -> Path:
 
     if path:
         return Path(path)
-    from gentool_jax.simulate.generate import simulate
+    from gentool_jax.simulate.simulation import simulate
 
     sim = config.simulate
     sim.num_pairs = min(int(sim.num_pairs), 120)
@@ -69,7 +69,7 @@ def main() -> int:
     parser.add_argument("--train-tokens-per-s", type=float, default=None)
     args = parser.parse_args()
 
-    from gentool_jax.data.pipeline import make_train_iterator
+    from gentool_jax.data.input_pipeline import make_train_iterator
 
     config = _config(args.config)
     if args.workers is not None:

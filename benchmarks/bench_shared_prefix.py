@@ -28,7 +28,7 @@ from bench_train import SHAPE  # noqa: E402
 
 
 def _batches(config, records, tokenizer, stage, share: bool, count: int):
-    from gentool_jax.data.pipeline import make_train_iterator
+    from gentool_jax.data.input_pipeline import make_train_iterator
 
     config.data.share_prefix = share
     iterator = make_train_iterator(records, tokenizer, data_config=config.data,

@@ -34,7 +34,7 @@ def _choices() -> dict[str, tuple[str, ...]]:
 
 def _subsets() -> dict[str, tuple[str, ...]]:
     from gentool_jax.evaluate.command import BASELINES
-    from gentool_jax.simulate.generate import SPLITS
+    from gentool_jax.simulate.simulation import SPLITS
 
     return {"evaluate.splits": tuple(s for s in SPLITS if s != "train"),
             "evaluate.baselines": BASELINES}

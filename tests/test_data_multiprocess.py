@@ -12,7 +12,7 @@ from jax_workers import free_port, run_workers
 from test_data_common import records_file, tiny_model_dir, tiny_tokenizer  # noqa: F401
 from test_data_pipeline import _configs
 
-from gentool_jax.data import pipeline
+from gentool_jax.data import input_pipeline
 
 _WORKER = """
 import sys
@@ -26,7 +26,7 @@ import numpy as np
 import orbax.checkpoint as ocp
 from jax.experimental import multihost_utils
 from test_data_pipeline import _configs
-from gentool_jax.data import pipeline
+from gentool_jax.data import input_pipeline
 from gentool_jax.model.registry import load_tokenizer
 from gentool_jax.parallel.mesh import make_mesh
 from gentool_jax.parallel.partition import batch_sharding
@@ -35,23 +35,24 @@ assert jax.process_count() == 2 and jax.device_count() == 8, jax.devices()
 data, stage = _configs(batch_size=8, shuffle_tools=False)
 tokenizer = load_tokenizer({model_dir!r})
 mesh = make_mesh(ConfigDict(dict(data=2, fsdp=4, tensor=1)))
-make = lambda: pipeline.make_train_iterator({records!r}, tokenizer, data_config=data,
+make = lambda: input_pipeline.make_train_iterator({records!r}, tokenizer, data_config=data,
                                             stage_config=stage, seed=11)
 
 def global_tokens(iterator):
-    batch = pipeline.to_global_batch(next(iterator), mesh, batch_sharding(mesh))
+    batch = input_pipeline.to_global_batch(next(iterator), mesh, batch_sharding(mesh))
     assert batch["tokens"].shape[0] == 8
     return multihost_utils.process_allgather(batch["tokens"], tiled=True)
 
 iterator = make()
 first = [global_tokens(iterator)]
 with ocp.CheckpointManager({checkpoints!r}) as manager:
-    manager.save(1, args=ocp.args.Composite(data=pipeline.checkpoint_save_args(iterator)))
+    manager.save(1, args=ocp.args.Composite(data=input_pipeline.checkpoint_save_args(iterator)))
     manager.wait_until_finished()
 rest = [global_tokens(iterator) for _ in range(2)]
 resumed = make()
 with ocp.CheckpointManager({checkpoints!r}) as manager:
-    manager.restore(1, args=ocp.args.Composite(data=pipeline.checkpoint_restore_args(resumed)))
+    manager.restore(1, args=ocp.args.Composite(
+        data=input_pipeline.checkpoint_restore_args(resumed)))
 again = [global_tokens(resumed) for _ in range(2)]
 if jax.process_index() == 0:
     np.savez({out!r}, first=np.stack(first), rest=np.stack(rest), again=np.stack(again))
@@ -72,7 +73,7 @@ def test_two_jax_processes_share_an_epoch_and_resume(records_file, tiny_model_di
     # The global rows are process 0's local rows, then process 1's: the same rows a pipeline
     # built with an explicit process layout gives, and together one epoch, each sample once.
     data, stage = _configs(batch_size=8, shuffle_tools=False)
-    local = [pipeline.make_train_iterator(records_file, tiny_tokenizer, data_config=data,
+    local = [input_pipeline.make_train_iterator(records_file, tiny_tokenizer, data_config=data,
                                           stage_config=stage, seed=11, process_index=index,
                                           process_count=2) for index in range(2)]
     steps = np.concatenate([saved["first"], saved["rest"]])

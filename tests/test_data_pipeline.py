@@ -16,7 +16,7 @@ from test_data_common import (  # noqa: F401
 )
 
 from configs import base
-from gentool_jax.data import pipeline
+from gentool_jax.data import input_pipeline
 from gentool_jax.errors import GentoolError
 from gentool_jax.simulate.records import write_records
 
@@ -54,7 +54,7 @@ def _case_ids(batch, tokenizer):
 @pytest.mark.parametrize("pack", [False, True])
 def test_resume_from_state_sees_the_same_batches(records_file, tiny_tokenizer, pack):  # noqa: F811
     data, stage = _configs(pack=pack)
-    make = lambda: pipeline.make_train_iterator(  # noqa: E731
+    make = lambda: input_pipeline.make_train_iterator(  # noqa: E731
         records_file, tiny_tokenizer, data_config=data, stage_config=stage, seed=3)
     it = make()
     for _ in range(2):
@@ -68,18 +68,18 @@ def test_resume_from_state_sees_the_same_batches(records_file, tiny_tokenizer, p
 
 def test_resume_through_orbax(tmp_path, records_file, tiny_tokenizer):  # noqa: F811
     data, stage = _configs(pack=True)
-    make = lambda: pipeline.make_train_iterator(  # noqa: E731
+    make = lambda: input_pipeline.make_train_iterator(  # noqa: E731
         records_file, tiny_tokenizer, data_config=data, stage_config=stage, seed=5)
     it = make()
     next(it)
     with ocp.CheckpointManager(tmp_path / "ckpt") as manager:
-        manager.save(1, args=ocp.args.Composite(data=pipeline.checkpoint_save_args(it)))
+        manager.save(1, args=ocp.args.Composite(data=input_pipeline.checkpoint_save_args(it)))
         manager.wait_until_finished()
     expected = [next(it) for _ in range(2)]
     resumed = make()
     with ocp.CheckpointManager(tmp_path / "ckpt") as manager:
         manager.restore(1, args=ocp.args.Composite(
-            data=pipeline.checkpoint_restore_args(resumed)))
+            data=input_pipeline.checkpoint_restore_args(resumed)))
     _assert_same(expected, [next(resumed) for _ in range(2)])
 
 
@@ -87,7 +87,7 @@ def test_two_processes_see_every_sample_of_an_epoch_once(records_file, tiny_toke
     data, stage = _configs(batch_size=4, shuffle_tools=False)  # 2 rows per process
     seen = []
     for index in range(2):
-        it = pipeline.make_train_iterator(records_file, tiny_tokenizer, data_config=data,
+        it = input_pipeline.make_train_iterator(records_file, tiny_tokenizer, data_config=data,
                                           stage_config=stage, seed=11, process_index=index,
                                           process_count=2)
         # 24 records / 2 processes / 2 rows = 6 steps per epoch.
@@ -101,7 +101,7 @@ def test_epochs_are_reshuffled_and_variants_filtered(tmp_path, tiny_tokenizer): 
     path = tmp_path / "train.jsonl"
     write_records(path, make_records(16))
     data, stage = _configs(batch_size=2, shuffle_tools=False, variants=("both", "weak"))
-    it = pipeline.make_train_iterator(path, tiny_tokenizer, data_config=data,
+    it = input_pipeline.make_train_iterator(path, tiny_tokenizer, data_config=data,
                                       stage_config=stage, seed=0)
     epochs = [[i for _ in range(4) for i in _case_ids(next(it), tiny_tokenizer)]
               for _ in range(2)]
@@ -113,7 +113,7 @@ def test_epochs_are_reshuffled_and_variants_filtered(tmp_path, tiny_tokenizer): 
 def test_overlong_samples_are_counted(records_file, tiny_tokenizer):  # noqa: F811
     data, stage = _configs(batch_size=2, shuffle_tools=False)
     data.max_len = 550  # 12 of the 24 fixture samples (528..541 tokens) fit
-    it = pipeline.make_train_iterator(records_file, tiny_tokenizer, data_config=data,
+    it = input_pipeline.make_train_iterator(records_file, tiny_tokenizer, data_config=data,
                                       stage_config=stage, seed=0)
     lengths = []
     for _ in range(7):  # 14 kept samples: past the end of the first epoch
@@ -129,7 +129,7 @@ def test_worker_processes_give_the_same_batches(records_file, tiny_tokenizer):  
     batches = {}
     for workers in (0, 2):
         data, stage = _configs(pack=True, workers=workers)
-        it = pipeline.make_train_iterator(records_file, tiny_tokenizer, data_config=data,
+        it = input_pipeline.make_train_iterator(records_file, tiny_tokenizer, data_config=data,
                                           stage_config=stage, seed=2)
         batches[workers] = [next(it) for _ in range(2)]
         it.close()
@@ -138,10 +138,10 @@ def test_worker_processes_give_the_same_batches(records_file, tiny_tokenizer):  
 
 def test_to_global_batch_lays_rows_over_the_mesh(records_file, tiny_tokenizer):  # noqa: F811
     data, stage = _configs(batch_size=8, shuffle_tools=False)
-    batch = next(pipeline.make_train_iterator(records_file, tiny_tokenizer, data_config=data,
+    batch = next(input_pipeline.make_train_iterator(records_file, tiny_tokenizer, data_config=data,
                                               stage_config=stage, seed=0))
     mesh = jax.make_mesh((8,), ("data",))
-    arrays = pipeline.to_global_batch(batch, mesh, jax.sharding.PartitionSpec("data"))
+    arrays = input_pipeline.to_global_batch(batch, mesh, jax.sharding.PartitionSpec("data"))
     for key, value in batch.items():
         assert arrays[key].shape == value.shape and arrays[key].dtype == value.dtype
         assert len(arrays[key].sharding.device_set) == 8
@@ -151,17 +151,17 @@ def test_to_global_batch_lays_rows_over_the_mesh(records_file, tiny_tokenizer): 
 def test_bad_inputs_are_named(tmp_path, records_file, tiny_tokenizer):  # noqa: F811
     data, stage = _configs(batch_size=3)
     with pytest.raises(GentoolError, match="batch_size 3"):
-        pipeline.make_train_iterator(records_file, tiny_tokenizer, data_config=data,
+        input_pipeline.make_train_iterator(records_file, tiny_tokenizer, data_config=data,
                                      stage_config=stage, seed=0, process_index=0,
                                      process_count=2)
     data, stage = _configs(variants=("sometimes",))
     with pytest.raises(GentoolError, match="variants"):
-        pipeline.make_train_iterator(records_file, tiny_tokenizer, data_config=data,
+        input_pipeline.make_train_iterator(records_file, tiny_tokenizer, data_config=data,
                                      stage_config=stage, seed=0)
     data, stage = _configs()
     data.source = "parquet"
     with pytest.raises(GentoolError, match="data.source"):
-        pipeline.make_train_iterator(records_file, tiny_tokenizer, data_config=data,
+        input_pipeline.make_train_iterator(records_file, tiny_tokenizer, data_config=data,
                                      stage_config=stage, seed=0)
 
 
@@ -174,7 +174,7 @@ def test_tfds_source_gives_the_jsonl_batches(tmp_path, tiny_tokenizer):  # noqa:
     for source, path in (("jsonl", tmp_path / "train.jsonl"), ("tfds", tmp_path / "tfds")):
         data, stage = _configs(batch_size=2, variants=("weak", "strong", "both"))
         data.source = source
-        it = pipeline.make_train_iterator(path, tiny_tokenizer, data_config=data,
+        it = input_pipeline.make_train_iterator(path, tiny_tokenizer, data_config=data,
                                           stage_config=stage, seed=4)
         batches[source] = [next(it) for _ in range(5)]
     _assert_same(batches["jsonl"], batches["tfds"])

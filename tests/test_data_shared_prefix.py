@@ -18,7 +18,7 @@ from test_data_common import (  # noqa: F401
 )
 
 from configs import base
-from gentool_jax.data import pipeline
+from gentool_jax.data import input_pipeline
 from gentool_jax.data.batches import SharedSegment, make_batch
 from gentool_jax.data.render import encode_example
 from gentool_jax.data.shared_prefix import (
@@ -152,7 +152,7 @@ def _turn_texts(batch, tokenizer):
 
 def test_every_sample_once_per_epoch_and_exact_resume(records_file, tiny_tokenizer):  # noqa: F811
     data, stage = _configs()
-    make = lambda: pipeline.make_train_iterator(  # noqa: E731
+    make = lambda: input_pipeline.make_train_iterator(  # noqa: E731
         records_file, tiny_tokenizer, data_config=data, stage_config=stage, seed=4)
     it = make()
     seen = []
@@ -180,7 +180,7 @@ def test_turns_that_cannot_fit_are_dropped_and_counted(records_file, tiny_tokeni
     examples = _group_examples(tiny_tokenizer, [0, 4])
     prefix = len(split_shared_prefix(examples).prefix)
     data, stage = _configs(max_len=prefix + 8)
-    it = pipeline.make_train_iterator(records_file, tiny_tokenizer, data_config=data,
+    it = input_pipeline.make_train_iterator(records_file, tiny_tokenizer, data_config=data,
                                       stage_config=stage, seed=0)
     with pytest.raises(Exception, match="whole epoch"):
         next(it)
@@ -190,7 +190,7 @@ def test_share_prefix_needs_packing(records_file, tiny_tokenizer):  # noqa: F811
     data, stage = _configs()
     data.pack = False
     with pytest.raises(Exception, match="share_prefix"):
-        pipeline.make_train_iterator(records_file, tiny_tokenizer, data_config=data,
+        input_pipeline.make_train_iterator(records_file, tiny_tokenizer, data_config=data,
                                      stage_config=stage, seed=0)
 
 

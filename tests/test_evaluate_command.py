@@ -93,7 +93,7 @@ def test_generations_are_reused_by_content_never_by_id(config, tmp_path):
 def test_peft_adapter_directory_as_checkpoint(config, tmp_path):
     from flax import nnx
 
-    from gentool_jax.model.export import collect_adapters, export_peft_adapter
+    from gentool_jax.model.hf_export import collect_adapters, export_peft_adapter
     from gentool_jax.model.loading import load_model
     from gentool_jax.model.lora import apply_lora
 

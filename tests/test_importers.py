@@ -6,10 +6,10 @@ import pytest
 
 from gentool_jax import cli
 from gentool_jax.errors import RecordError
-from gentool_jax.simulate.generate import SPLITS, split_file
 from gentool_jax.simulate.import_public import read_cases, sniff_format
 from gentool_jax.simulate.importer import import_file
 from gentool_jax.simulate.records import DEFAULT_TOOL, read_records, write_records
+from gentool_jax.simulate.simulation import SPLITS, split_file
 from gentool_jax.simulate.weaken import weaken
 from tests.conftest import REPO_ROOT
 

@@ -13,7 +13,7 @@ import pytest
 from flax import nnx
 from ml_collections import ConfigDict
 
-from gentool_jax.model.export import (
+from gentool_jax.model.hf_export import (
     collect_adapters,
     combine,
     export_merged,

@@ -13,7 +13,7 @@ import torch
 import transformers
 from flax import nnx
 
-from gentool_jax.model import cache
+from gentool_jax.model import model_cache
 from gentool_jax.model.gguf_import import default_gguf_path, ensure_default_model
 from gentool_jax.model.hf_files import count_checkpoint_parameters
 from gentool_jax.model.kv_cache import init_cache
@@ -34,11 +34,11 @@ REFERENCE_IDS = [19556, 905, 17, 216, 33, 34, 35, 36, 37, 37366, 198, 39428, 81,
 
 @pytest.fixture(scope="module")
 def default_dir():
-    return ensure_default_model(cache.cache_root())
+    return ensure_default_model(model_cache.cache_root())
 
 
 def test_default_model_files(default_dir):
-    assert cache.is_complete(default_dir)
+    assert model_cache.is_complete(default_dir)
     assert count_checkpoint_parameters(default_dir) == 134_515_008  # "134.5M"
     tokenizer = load_tokenizer(default_dir)
     assert tokenizer("Hello world! 12345 café\n{\"a\": 3.5}")["input_ids"] == REFERENCE_IDS
@@ -69,7 +69,7 @@ def test_default_model_matches_transformers_gguf(default_dir, monkeypatch):
     monkeypatch.setattr(gguf, "GGUFReader", functools.lru_cache(gguf.GGUFReader))
     monkeypatch.setattr(gguf.tensor_mapping, "get_tensor_name_map",
                         functools.lru_cache(gguf.tensor_mapping.get_tensor_name_map))
-    gguf_file = default_gguf_path(cache.cache_root())
+    gguf_file = default_gguf_path(model_cache.cache_root())
     tokenizer = load_tokenizer(default_dir)
     prompt = tokenizer.apply_chat_template(MESSAGES, add_generation_prompt=True, tokenize=True)
     prompt = list(prompt["input_ids"] if hasattr(prompt, "keys") else prompt)

@@ -8,7 +8,7 @@ from ml_collections import ConfigDict
 
 from configs import smoke
 from gentool_jax.errors import ModelFileError
-from gentool_jax.model import cache
+from gentool_jax.model import model_cache
 from gentool_jax.model.registry import fetch_model_command, load_tokenizer, resolve_model
 from gentool_jax.model.tiny import build_tiny_model
 
@@ -46,14 +46,14 @@ def test_resolve_tiny_builds_once_and_rebuilds_a_corrupt_cache(tmp_path, capsys)
     config = smoke.get_config()
     config.model.cache_dir = str(tmp_path)
     path = resolve_model(config.model)
-    assert cache.is_complete(path, deep=True)
+    assert model_cache.is_complete(path, deep=True)
     stamp = (path / "model.safetensors").stat().st_mtime_ns
     assert resolve_model(config.model) == path
     assert (path / "model.safetensors").stat().st_mtime_ns == stamp  # reused, not rebuilt
     with open(path / "model.safetensors", "r+b") as handle:  # truncated by a crash
         handle.truncate(1000)
-    assert not cache.is_complete(path)
-    assert resolve_model(config.model) == path and cache.is_complete(path, deep=True)
+    assert not model_cache.is_complete(path)
+    assert resolve_model(config.model) == path and model_cache.is_complete(path, deep=True)
     assert fetch_model_command(config, {}) == 0
     out = capsys.readouterr().out
     assert str(path) in out and "139.6K parameters" in out

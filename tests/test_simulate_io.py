@@ -8,10 +8,10 @@ import pytest
 from configs import smoke
 from gentool_jax.errors import RecordError
 from gentool_jax.simulate.command import simulate_command
-from gentool_jax.simulate.generate import SPLITS, simulate, split_file
 from gentool_jax.simulate.importer import import_file
 from gentool_jax.simulate.leakage import LeakageError, check_leakage
 from gentool_jax.simulate.records import DEFAULT_TOOL
+from gentool_jax.simulate.simulation import SPLITS, simulate, split_file
 
 
 def _run(tmp_path, name, seed=0, **simulate_fields):

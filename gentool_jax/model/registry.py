@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from gentool_jax.errors import GentoolError, ModelFileError
-from gentool_jax.model import cache, hf_files
+from gentool_jax.model import hf_files, model_cache
 from gentool_jax.model.tiny import build_tiny_model
 
 TINY = "tiny-random"
@@ -26,8 +26,8 @@ def tiny_model_dir(model_config) -> Path:
     """The cached tiny model for `model_config.tiny`'s sizes, built on first use."""
     sizes = {field: int(model_config.tiny[field]) for field in _TINY_FIELDS}
     key = "-".join(f"{field.replace('_', '')}{value}" for field, value in sizes.items())
-    target = cache.cache_root(model_config) / "models" / f"tiny-random-v{_TINY_VERSION}-{key}"
-    return cache.build_once(target, lambda tmp: build_tiny_model(tmp, **sizes))
+    target = model_cache.cache_root(model_config) / "models" / f"tiny-random-v{_TINY_VERSION}-{key}"
+    return model_cache.build_once(target, lambda tmp: build_tiny_model(tmp, **sizes))
 
 
 def resolve_model(model_config, *, verify: bool = False) -> Path:
@@ -38,7 +38,7 @@ def resolve_model(model_config, *, verify: bool = False) -> Path:
     if name == DEFAULT:
         from gentool_jax.model.gguf_import import ensure_default_model
 
-        return ensure_default_model(cache.cache_root(model_config), verify=verify)
+        return ensure_default_model(model_cache.cache_root(model_config), verify=verify)
     path = Path(name).expanduser()
     if not path.is_dir():
         raise ModelFileError(

@@ -15,8 +15,8 @@ from tqdm import tqdm
 
 from gentool_jax.atomic import write_json
 from gentool_jax.errors import GentoolError
-from gentool_jax.simulate.generate import SPLITS, simulate, split_file
 from gentool_jax.simulate.records import require_file, write_records
+from gentool_jax.simulate.simulation import SPLITS, simulate, split_file
 from gentool_jax.simulate.stats import compute_stats
 
 MANIFEST = "manifest.json"
@@ -79,7 +79,7 @@ def simulate_command(config, options: dict[str, str]) -> int:
               "again. Checkpoints trained on the old data will refuse to resume on the new.")
     start = time.perf_counter()
     if teacher:
-        from gentool_jax.model.cache import cache_root
+        from gentool_jax.model.model_cache import cache_root
         from gentool_jax.simulate.importer import import_file
         from gentool_jax.simulate.teacher import teacher_pairs
 

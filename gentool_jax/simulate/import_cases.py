@@ -30,7 +30,6 @@ from typing import Any
 import numpy as np
 
 from gentool_jax.errors import RecordError
-from gentool_jax.simulate.generate import SPLITS
 from gentool_jax.simulate.leakage import check_leakage
 from gentool_jax.simulate.records import (
     DEFAULT_TOOL,
@@ -40,6 +39,7 @@ from gentool_jax.simulate.records import (
     validate_tool,
 )
 from gentool_jax.simulate.similarity import BM25Index, tokenize
+from gentool_jax.simulate.simulation import SPLITS
 from gentool_jax.simulate.weaken import AXES, WeakCopy, choose_axis, name_words, weaken
 
 UNSEEN_TOOL = "seen_query_unseen_tool"

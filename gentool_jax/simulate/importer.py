@@ -14,7 +14,6 @@ from pathlib import Path
 import numpy as np
 
 from gentool_jax.errors import RecordError
-from gentool_jax.simulate.generate import SPLITS
 from gentool_jax.simulate.leakage import UNSEEN_TOOL_SCENARIOS, check_leakage
 from gentool_jax.simulate.records import (
     DEFAULT_TOOL,
@@ -29,6 +28,7 @@ from gentool_jax.simulate.records import (
     validate_tool,
 )
 from gentool_jax.simulate.similarity import BM25Index
+from gentool_jax.simulate.simulation import SPLITS
 
 PAIR_FIELDS = {"id", "query", "strong_tool", "weak_tool", "strong_arguments", "weak_arguments",
                "better", "weak_usefulness", "scenario", "domain", "intent", "template_id",

@@ -59,8 +59,8 @@ def report(data_dir: str) -> dict[str, float]:
     """Tool-selection accuracy per test scenario of a simulated output directory."""
     from pathlib import Path
 
-    from gentool_jax.simulate.generate import split_file
     from gentool_jax.simulate.records import SCENARIOS, read_records
+    from gentool_jax.simulate.simulation import split_file
 
     data = Path(data_dir)
     threshold = tune_threshold(read_records(data / split_file("validation")))

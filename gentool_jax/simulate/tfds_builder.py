@@ -12,8 +12,8 @@ from pathlib import Path
 
 import tensorflow_datasets as tfds
 
-from gentool_jax.simulate.generate import SPLITS, split_file
 from gentool_jax.simulate.records import dump_record, read_records
+from gentool_jax.simulate.simulation import SPLITS, split_file
 
 NAME = "gentool_records"
 

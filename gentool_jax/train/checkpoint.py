@@ -19,7 +19,7 @@ import orbax.checkpoint as ocp
 
 from gentool_jax.atomic import write_json
 from gentool_jax.errors import CheckpointError
-from gentool_jax.model import cache
+from gentool_jax.model import model_cache
 
 ITEMS = ("lora", "opt_state", "data", "metadata")
 # Config fields whose change makes the saved adapters, optimizer or data position meaningless.
@@ -37,12 +37,13 @@ def model_fingerprint(model_dir: Path) -> str:
     names = sorted(p.name for p in model_dir.iterdir()
                    if p.name == "config.json" or p.suffix == ".safetensors")
     manifest = {}
-    marker = model_dir / cache.MARKER
-    if marker.is_file() and cache.is_complete(model_dir):
+    marker = model_dir / model_cache.MARKER
+    if marker.is_file() and model_cache.is_complete(model_dir):
         manifest = json.loads(marker.read_text())["files"]
     digest = hashlib.sha256()
     for name in names:
-        file_hash = manifest.get(name, {}).get("sha256") or cache.file_sha256(model_dir / name)
+        file_hash = (manifest.get(name, {}).get("sha256")
+                     or model_cache.file_sha256(model_dir / name))
         digest.update(f"{name}:{file_hash}\n".encode())
     return digest.hexdigest()
 
@@ -50,7 +51,7 @@ def model_fingerprint(model_dir: Path) -> str:
 def data_fingerprint(path: Path) -> str:
     """Digest of the training records (a JSONL file, or every file of a TFDS directory), so a
     re-simulated or different dataset is never resumed onto adapters trained on another."""
-    return cache.directory_digest([Path(path)])
+    return model_cache.directory_digest([Path(path)])
 
 
 def _abstract(tree: Any) -> Any:

@@ -13,7 +13,12 @@ from typing import Any
 from flax import nnx
 
 from gentool_jax.errors import GentoolError
-from gentool_jax.model.export import collect_adapters, combine, export_merged, export_peft_adapter
+from gentool_jax.model.hf_export import (
+    collect_adapters,
+    combine,
+    export_merged,
+    export_peft_adapter,
+)
 from gentool_jax.model.lora import iter_linears, merge_lora
 from gentool_jax.model.registry import base_model_id
 from gentool_jax.parallel.partition import place_model

@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 from tqdm import tqdm
 
-from gentool_jax.data.pipeline import (
+from gentool_jax.data.input_pipeline import (
     checkpoint_restore_args,
     checkpoint_save_args,
     make_train_iterator,

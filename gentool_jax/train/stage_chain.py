@@ -20,7 +20,7 @@ from typing import Any
 from flax import nnx
 
 from gentool_jax.errors import CheckpointError, GentoolError
-from gentool_jax.model.export import collect_adapters
+from gentool_jax.model.hf_export import collect_adapters
 from gentool_jax.model.lora import apply_lora, merge_lora, split_lora
 from gentool_jax.train.checkpoint import StageCheckpoints, read_done
 
