@@ -77,7 +77,8 @@ class StageCheckpoints:
     def save(self, step: int, *, lora: Any, opt_state: Any, data: Any, metadata: dict) -> None:
         """Start saving `step`; returns once device buffers are copied (the write is async).
 
-        `data` is the Orbax save args of the data iterator (`data.input_pipeline.checkpoint_save_args`).
+        `data` is the Orbax save args of the data iterator
+        (`data.input_pipeline.checkpoint_save_args`).
         """
         self.manager.save(step, args=ocp.args.Composite(
             lora=ocp.args.StandardSave(lora),
