@@ -213,7 +213,7 @@ def test_download_failures_are_clear(tmp_path, monkeypatch):
     def failing(*args, **kwargs):
         return subprocess.CompletedProcess(args, 1, "", "ERROR: no network")
 
-    monkeypatch.setattr(bfcl.subprocess, "run", failing)
+    monkeypatch.setattr(subprocess, "run", failing)
     with pytest.raises(bfcl.BfclDataError, match="(?s)pip download bfcl-eval==.*no network"):
         bfcl.download_wheel(tmp_path)
 
@@ -221,7 +221,7 @@ def test_download_failures_are_clear(tmp_path, monkeypatch):
         (tmp_path / bfcl.WHEEL_NAME).write_bytes(b"not the wheel")
         return subprocess.CompletedProcess(args, 0, "", "")
 
-    monkeypatch.setattr(bfcl.subprocess, "run", corrupt)
+    monkeypatch.setattr(subprocess, "run", corrupt)
     with pytest.raises(bfcl.BfclDataError, match="sha256 does not match"):
         bfcl.download_wheel(tmp_path)
     assert not (tmp_path / bfcl.WHEEL_NAME).exists()

