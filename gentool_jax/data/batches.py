@@ -6,6 +6,8 @@ and RoPE inside each sample, so a packed row trains exactly like its samples one
 A `SharedSegment` holds a shared prompt prefix once and then several turns (DESIGN §3):
 `turn_ids` (0 = prefix) keep each turn to the prefix and itself, and each turn's positions
 continue from the prefix end, so it also trains exactly like its samples one by one.
+`Batch` is the one definition of a batch's fields, for data/ that fills it and train/ that
+reads it.
 A sample longer than `max_len` is dropped and counted, never truncated: a truncated target
 would teach the model to stop mid-answer or never see the end-of-turn token.
 """
@@ -13,16 +15,48 @@ would teach the model to stop mid-answer or never see the end-of-turn token.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import grain
+import jax
 import numpy as np
 
 from gentool_jax.data.render import EncodedExample
 from gentool_jax.errors import GentoolError
 
-BATCH_KEYS = ("tokens", "targets", "loss_mask", "positions", "segment_ids", "turn_ids")
+Array = np.ndarray | jax.Array
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True, eq=False)
+class Batch(Mapping[str, Array]):
+    """`[rows, length]` arrays, numpy from data/ and `jax.Array`s once laid over the mesh.
+
+    A registered pytree, so jit, shardings and tree maps take a batch whole; also a read-only
+    mapping of its field names, so code written for a plain dict of these keys (the tests, the
+    benchmarks) takes a Batch, and the train step takes such a dict, unchanged."""
+
+    tokens: Array  # int32
+    targets: Array  # int32: `tokens` shifted left by one within a sample, 0 where none
+    loss_mask: Array  # float32: 1 where `targets` is an assistant target (end of turn included)
+    positions: Array  # int32: from 0 in each sample; a shared prefix's turns continue from it
+    segment_ids: Array  # int32: 1.. per packed segment, 0 = padding
+    turn_ids: Array  # int32: 0 = shared prefix or plain sample, k = the k-th turn
+
+    def __getitem__(self, key: str) -> Array:
+        if key not in BATCH_KEYS:
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(BATCH_KEYS)
+
+    def __len__(self) -> int:
+        return len(BATCH_KEYS)
+
+
+BATCH_KEYS = tuple(field.name for field in dataclasses.fields(Batch))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,7 +85,7 @@ def _write_turn(batch: dict[str, np.ndarray], r: int, start: int, turn: EncodedE
 
 
 def make_batch(rows: Sequence[Sequence[EncodedExample | SharedSegment]], max_len: int
-               ) -> dict[str, np.ndarray]:
+               ) -> Batch:
     """Lay out rows of samples as `[len(rows), max_len]` arrays (the train-step contract).
 
     `targets[t]` is the next token within the same sample and `loss_mask[t]` says whether that
@@ -77,7 +111,7 @@ def make_batch(rows: Sequence[Sequence[EncodedExample | SharedSegment]], max_len
                 batch["targets"][r, start - 1] = 0
             for turn_id, turn in enumerate(item.turns, start=1):
                 start = _write_turn(batch, r, start, turn, segment, turn_id, len(item.prefix))
-    return batch
+    return Batch(**batch)
 
 
 class BatchIterDataset(grain.IterDataset):
@@ -154,7 +188,7 @@ class BatchIterator(CountingIterator):
                     f"data.max_len={self._max_len} (the last has {len(example)} tokens); raise "
                     "data.max_len or use data.tool_style=compact")
 
-    def __next__(self) -> dict[str, np.ndarray]:
+    def __next__(self) -> Batch:
         if not self._pack:
             rows = [[self._read()] for _ in range(self._rows)]
             self._samples += self._rows

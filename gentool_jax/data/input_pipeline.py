@@ -20,7 +20,7 @@ integers: `get_state()`/`set_state()` and Orbax (`grain.checkpoint`) resume exac
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,8 @@ import grain
 import jax
 import numpy as np
 
-from gentool_jax.data.batches import BATCH_KEYS, BatchIterator, BatchIterDataset
+from gentool_jax.config_view import section_view
+from gentool_jax.data.batches import BATCH_KEYS, Batch, BatchIterator, BatchIterDataset
 from gentool_jax.data.render import EncodedExample, encode_example, shuffle_tools
 from gentool_jax.data.shared_prefix import (
     GroupEncoder,
@@ -39,7 +40,29 @@ from gentool_jax.data.shared_prefix import (
 from gentool_jax.data.sources import load_records
 from gentool_jax.errors import GentoolError
 
-Batch = dict[str, np.ndarray]
+
+@dataclasses.dataclass(frozen=True)
+class DataConfig:
+    """The `config.data` fields the pipeline reads, typed (`config_view.section_view`)."""
+
+    tool_style: str
+    max_len: int
+    shuffle_tools: bool
+    pack: bool
+    share_prefix: bool
+    num_workers: int
+    prefetch: int
+    source: str
+
+
+@dataclasses.dataclass(frozen=True)
+class StageInput:
+    """The fields of a `config.train.<stage>` section that decide its input, typed."""
+
+    batch_size: int
+    include_ranking: bool
+    include_call: bool
+    variants: tuple[str, ...]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,31 +112,33 @@ def make_dataset(
     records: Sequence[dict[str, Any]],
     tokenizer: Any,
     *,
-    data_config: Any,
-    stage_config: Any,
+    data_config: DataConfig | Any,
+    stage_config: StageInput | Any,
     seed: int,
     process_index: int,
     process_count: int,
 ) -> grain.IterDataset:
-    """The pipeline as a Grain dataset over already-loaded (and variant-filtered) records."""
+    """The pipeline as a Grain dataset over already-loaded (and variant-filtered) records;
+    the configs are typed views or the ml-collections sections they view."""
     if not len(records):
         raise GentoolError("the training split has no records for this stage's variants")
-    rows = local_rows(int(stage_config.batch_size), process_count)
+    data = section_view(DataConfig, data_config)
+    stage = section_view(StageInput, stage_config)
+    rows = local_rows(stage.batch_size, process_count)
     seed = int(seed) % 2**32
-    share_prefix = bool(data_config.share_prefix)
-    if share_prefix and not bool(data_config.pack):
+    if data.share_prefix and not data.pack:
         raise GentoolError("data.share_prefix=True needs data.pack=True (a shared prefix is "
                            "followed by several samples in one row)")
-    options = (tokenizer, str(data_config.tool_style), bool(stage_config.include_ranking),
-               bool(stage_config.include_call), bool(data_config.shuffle_tools))
-    if share_prefix:
+    options = (tokenizer, data.tool_style, stage.include_ranking, stage.include_call,
+               data.shuffle_tools)
+    if data.share_prefix:
         source, encoder = GroupSource(records, group_by_toolset(records)), GroupEncoder(*options)
     else:
         source, encoder = records, Encoder(*options)
     ds = grain.MapDataset.source(source).shuffle(seed=seed).repeat(None)
     ds = ds[process_index::process_count].random_map(encoder, seed=seed)
-    buffer = max(1, int(data_config.prefetch)) * rows
-    workers = int(data_config.num_workers)
+    buffer = max(1, data.prefetch) * rows
+    workers = data.num_workers
     if workers > 0:
         _mark_flags_parsed()
         it = ds.to_iter_dataset(grain.ReadOptions(num_threads=1, prefetch_buffer_size=buffer))
@@ -121,19 +146,19 @@ def make_dataset(
             num_workers=workers, per_worker_buffer_size=max(1, buffer // workers)))
     else:
         it = ds.to_iter_dataset(grain.ReadOptions(num_threads=2, prefetch_buffer_size=buffer))
-    if share_prefix:
-        return SharedPrefixBatchDataset(it, rows=rows, max_len=int(data_config.max_len),
+    if data.share_prefix:
+        return SharedPrefixBatchDataset(it, rows=rows, max_len=data.max_len,
                                         epoch_samples=len(records))
-    return BatchIterDataset(it, rows=rows, max_len=int(data_config.max_len),
-                            pack=bool(data_config.pack), epoch_size=len(records))
+    return BatchIterDataset(it, rows=rows, max_len=data.max_len, pack=data.pack,
+                            epoch_size=len(records))
 
 
 def make_train_iterator(
     records_path: str | Path,
     tokenizer: Any,
     *,
-    data_config: Any,
-    stage_config: Any,
+    data_config: DataConfig | Any,
+    stage_config: StageInput | Any,
     seed: int,
     process_index: int | None = None,
     process_count: int | None = None,
@@ -145,10 +170,11 @@ def make_train_iterator(
     were skipped as longer than `data.max_len` and how many were batched.
     """
     index, count = _process_layout(process_index, process_count)
-    records = load_records(records_path, source=str(data_config.source),
-                           variants=tuple(stage_config.variants))
-    ds = make_dataset(records, tokenizer, data_config=data_config, stage_config=stage_config,
-                      seed=seed, process_index=index, process_count=count)
+    data = section_view(DataConfig, data_config)
+    stage = section_view(StageInput, stage_config)
+    records = load_records(records_path, source=data.source, variants=stage.variants)
+    ds = make_dataset(records, tokenizer, data_config=data, stage_config=stage, seed=seed,
+                      process_index=index, process_count=count)
     return iter(ds)
 
 
@@ -166,8 +192,10 @@ def checkpoint_restore_args(iterator: grain.DatasetIterator) -> Any:
     return grain.checkpoint.CheckpointRestore(item=iterator)
 
 
-def to_global_batch(batch: Batch, mesh: jax.sharding.Mesh, sharding: Any) -> dict[str, jax.Array]:
-    """Assemble the processes' local rows into global arrays laid out by `sharding`.
+def to_global_batch(batch: Mapping[str, np.ndarray], mesh: jax.sharding.Mesh, sharding: Any
+                    ) -> Batch:
+    """Assemble the processes' local rows (a `Batch`, or a dict of its fields) into global
+    arrays laid out by `sharding`.
 
     `sharding` is a `jax.sharding.Sharding` or a `PartitionSpec` over `mesh` (rows are split
     over the data axes); each process passes only its own rows.
@@ -177,5 +205,5 @@ def to_global_batch(batch: Batch, mesh: jax.sharding.Mesh, sharding: Any) -> dic
     missing = [key for key in BATCH_KEYS if key not in batch]
     if missing:
         raise ValueError(f"batch lacks {missing}")
-    return {key: jax.make_array_from_process_local_data(sharding, np.asarray(value))
-            for key, value in batch.items()}
+    return Batch(**{key: jax.make_array_from_process_local_data(sharding, np.asarray(batch[key]))
+                    for key in BATCH_KEYS})

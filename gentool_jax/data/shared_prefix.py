@@ -21,7 +21,7 @@ from typing import Any
 import grain
 import numpy as np
 
-from gentool_jax.data.batches import CountingIterator, SharedSegment, make_batch
+from gentool_jax.data.batches import Batch, CountingIterator, SharedSegment, make_batch
 from gentool_jax.data.render import EncodedExample, encode_example, reorder_tools
 from gentool_jax.errors import GentoolError
 from gentool_jax.simulate.records import toolset_key
@@ -156,7 +156,7 @@ class SharedPrefixBatchIterator(CountingIterator):
         self._group_state, self._group_dropped = state, dropped
         self._placed, self._skip = self._skip, 0
 
-    def __next__(self) -> dict[str, np.ndarray]:
+    def __next__(self) -> Batch:
         rows: list[list[SharedSegment]] = [[] for _ in range(self._rows)]
         used = [0] * self._rows
         placed = 0

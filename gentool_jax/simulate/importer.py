@@ -7,9 +7,9 @@ import format"). Every bad line is reported as `file:line: reason`.
 
 from __future__ import annotations
 
-import json
 import random
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -21,7 +21,9 @@ from gentool_jax.simulate.records import (
     TRAIN_SCENARIOS,
     VARIANTS,
     Record,
-    jsonl_lines,
+    argument_errors,
+    field_problem,
+    json_lines,
     normalize_tool,
     read_records,
     validate_record,
@@ -56,25 +58,17 @@ def import_file(path: str | Path, toolset_size: int, seed: int, fmt: str = "auto
     return splits
 
 
-def _parse_pair(path: Path, line_number: int, line: str) -> dict:
+def _parse_pair(path: Path, line_number: int, pair: Any) -> dict:
     def fail(reason: str) -> RecordError:
         return RecordError(str(path), line_number, reason)
 
-    try:
-        pair = json.loads(line)
-    except json.JSONDecodeError as error:
-        raise fail(f"invalid JSON: {error.msg}") from None
-    except RecursionError:
-        raise fail("invalid JSON: nested too deeply") from None
     if not isinstance(pair, dict):
         raise fail("pair record must be a JSON object")
-    unknown = sorted(set(pair) - PAIR_FIELDS)
-    if unknown:
-        raise fail(f"unknown field(s) {', '.join(unknown)} (a pair record has "
-                   f"{', '.join(sorted(PAIR_FIELDS))})")
-    for name in ("query", "strong_tool", "weak_tool", "strong_arguments", "weak_arguments"):
-        if name not in pair:
-            raise fail(f"missing field '{name}'")
+    problem = field_problem(pair, PAIR_FIELDS, ("query", "strong_tool", "weak_tool",
+                                                 "strong_arguments", "weak_arguments"),
+                            "a pair record")
+    if problem:
+        raise fail(problem)
     if not isinstance(pair["query"], str) or not pair["query"].strip():
         raise fail("field 'query' must be a non-empty string")
     pair["strong_tool"] = normalize_tool(pair["strong_tool"])
@@ -93,14 +87,9 @@ def _parse_pair(path: Path, line_number: int, line: str) -> dict:
         tool, args = pair[f"{role}_tool"], pair[f"{role}_arguments"]
         if not isinstance(args, dict):
             raise fail(f"field '{role}_arguments' must be an object")
-        props = tool["parameters"].get("properties", {})
-        extra = sorted(set(args) - set(props))
-        if extra:
-            raise fail(f"{role}_arguments names undefined parameter(s) {', '.join(extra)} "
-                       f"of '{tool['name']}'")
-        missing = sorted(set(tool["parameters"].get("required", [])) - set(args))
-        if missing:
-            raise fail(f"{role}_arguments lacks required parameter(s) {', '.join(missing)}")
+        problems = argument_errors(tool, args).messages
+        if problems:
+            raise fail(f"{role}_arguments: {problems[0]}")
     if pair["strong_tool"]["name"] == pair["weak_tool"]["name"]:
         raise fail("strong_tool and weak_tool have the same name")
     if pair.get("better", "strong") not in ("strong", "weak"):
@@ -115,8 +104,8 @@ def _parse_pair(path: Path, line_number: int, line: str) -> dict:
 
 
 def _records_from_pairs(path: Path, toolset_size: int, seed: int) -> list[Record]:
-    pairs = [(line_number, _parse_pair(path, line_number, line))
-             for line_number, line in jsonl_lines(path)]
+    pairs = [(line_number, _parse_pair(path, line_number, value))
+             for line_number, value in json_lines(path)]
     pool = [(p, tool) for p, (_, pair) in enumerate(pairs)
             for tool in (pair["strong_tool"], pair["weak_tool"])]
     index = BM25Index([f"{tool['name']} {tool['description']}" for _, tool in pool])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -126,6 +127,77 @@ def _validate_tool(tool: Any, where: str) -> None:
         raise ValueError(f"{where}.returns must be an object")
 
 
+@dataclass(frozen=True)
+class ArgumentErrors:
+    """What a call's arguments break in its tool's schema, by kind, so that each reader gets
+    its own wording (an import error for a person, a retry reason for a teacher LLM) while
+    the check itself is written once: `undefined` arguments the tool does not define,
+    `missing` required parameters (both sorted), and, when values are checked, one message per
+    argument of the wrong JSON-schema type or outside its enum, in argument order."""
+
+    tool: str
+    undefined: tuple[str, ...]
+    missing: tuple[str, ...]
+    values: tuple[str, ...]
+
+    @property
+    def messages(self) -> list[str]:
+        """The problems in the importers' words, names first (empty when the call fits)."""
+        out = []
+        if self.undefined:
+            out.append(f"undefined parameter(s) {', '.join(self.undefined)} of '{self.tool}'")
+        if self.missing:
+            out.append(f"lacks required parameter(s) {', '.join(self.missing)} of "
+                       f"'{self.tool}'")
+        return out + list(self.values)
+
+
+def argument_errors(tool: dict[str, Any], arguments: dict[str, Any], *,
+                    values: bool = False) -> ArgumentErrors:
+    """The ways `arguments` do not fit the validated `tool`'s parameters; `values` also checks
+    each defined argument's type and enum (imported data keep their values as given, so only
+    the teacher's replies are held to the types)."""
+    params = tool["parameters"]
+    props = params.get("properties", {})
+    checked = [_value_error(name, value, props[name]) for name, value in arguments.items()
+               if values and name in props]
+    return ArgumentErrors(tool["name"], tuple(sorted(set(arguments) - set(props))),
+                          tuple(sorted(set(params.get("required", [])) - set(arguments))),
+                          tuple(error for error in checked if error))
+
+
+def _value_error(name: str, value: Any, schema: dict[str, Any]) -> str | None:
+    kinds = schema.get("type", "string")
+    kinds = [kinds] if isinstance(kinds, str) else kinds
+    if not any(_has_type(value, kind) for kind in kinds):
+        return (f"argument {name} must be of type {'/'.join(kinds)}, got "
+                f"{json.dumps(value, ensure_ascii=False)}")
+    if "enum" in schema and value not in schema["enum"]:
+        return f"argument {name} must be one of {json.dumps(schema['enum'], ensure_ascii=False)}"
+    return None
+
+
+def _has_type(value: Any, kind: str) -> bool:
+    if kind == "integer":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == "number":
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    python = {"string": str, "boolean": bool, "array": list, "object": dict,
+              "null": type(None)}[kind]
+    return isinstance(value, python)
+
+
+def field_problem(value: dict[str, Any], allowed: set[str], required: Iterable[str],
+                  what: str) -> str | None:
+    """The first unknown or missing field of a JSON object a user wrote (`what`: "a seed"),
+    worded alike for every such reader; None when its fields are right."""
+    unknown = sorted(set(value) - allowed)
+    if unknown:
+        return f"unknown field(s) {', '.join(unknown)} ({what} has {', '.join(sorted(allowed))})"
+    missing = next((name for name in required if name not in value), None)
+    return None if missing is None else f"missing field '{missing}'"
+
+
 def toolset_key(record: Record) -> str:
     """Identifies a record's toolset in presentation order: records with equal keys render
     the same prompt up to the user turn, so they can share one prefix (DESIGN §3)."""
@@ -158,17 +230,25 @@ def jsonl_lines(path: str | Path) -> Iterator[tuple[int, str]]:
                 yield line_number, line
 
 
+def json_lines(path: str | Path) -> Iterator[tuple[int, Any]]:
+    """(line number, parsed JSON value) of each non-blank line, for every JSONL reader of
+    simulate/: invalid JSON (or JSON nested too deeply for the parser) raises RecordError
+    naming the file and line, as `jsonl_lines` does for unreadable files."""
+    for line_number, line in jsonl_lines(path):
+        try:
+            value = json.loads(line)
+        except (json.JSONDecodeError, RecursionError) as error:
+            reason = error.msg if isinstance(error, json.JSONDecodeError) else "nested too deeply"
+            raise RecordError(str(path), line_number, f"invalid JSON: {reason}") from None
+        yield line_number, value
+
+
 def read_records(path: str | Path, *, validate: bool = True,
                  any_scenario: bool = False) -> Iterator[Record]:
     """Yield the records of a JSONL file, tools in the flat form (OpenAI-wrapped ones are
     unwrapped); a bad line raises RecordError(path, line, reason)."""
     path = Path(path)
-    for line_number, line in jsonl_lines(path):
-        try:
-            record = json.loads(line)
-        except (json.JSONDecodeError, RecursionError) as error:
-            reason = error.msg if isinstance(error, json.JSONDecodeError) else "nested too deeply"
-            raise RecordError(str(path), line_number, f"invalid JSON: {reason}") from None
+    for line_number, record in json_lines(path):
         if isinstance(record, dict) and isinstance(record.get("tools"), list):
             record["tools"] = [normalize_tool(tool) for tool in record["tools"]]
         if validate:

@@ -13,7 +13,6 @@ seen pairs), because a query's split decides how the teacher is asked to word it
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import random
@@ -29,9 +28,10 @@ from typing import Any, TypeVar
 from tqdm import tqdm
 
 from gentool_jax.atomic import write_json
+from gentool_jax.config_view import section_view
 from gentool_jax.errors import GentoolError, RecordError
 from gentool_jax.simulate.pairs import _assign_seen_splits
-from gentool_jax.simulate.records import jsonl_lines, write_records
+from gentool_jax.simulate.records import field_problem, json_lines, write_records
 from gentool_jax.simulate.teacher_client import ClientSettings, TeacherClient
 from gentool_jax.simulate.teacher_prompts import (
     AXES,
@@ -52,6 +52,26 @@ STATS_FILE = "teacher_stats.json"
 _HELD_OUT_WORDING = ("unseen_query_seen_tool", "unseen_query_unseen_tool")
 T = TypeVar("T")
 R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class TeacherConfig:
+    """The `config.simulate.teacher` fields a run reads, typed (`config_view.section_view`)."""
+
+    base_url: str
+    model: str
+    api_key_env: str
+    temperature: float
+    max_tokens: int
+    queries_per_pair: int
+    max_retries: int
+    output_retries: int
+    timeout_s: float
+    concurrency: int
+
+    def client_settings(self) -> ClientSettings:
+        return ClientSettings(self.base_url, self.model, self.temperature, self.timeout_s,
+                              self.max_retries, self.max_tokens)
 
 
 @dataclass
@@ -86,8 +106,8 @@ def read_seeds(path: str | Path) -> list[Seed]:
     """The seed cases of a JSONL file; a bad line raises RecordError(file, line, field)."""
     seeds: list[Seed] = []
     first: dict[tuple[str, str], int] = {}  # (field, value) -> line, for duplicate tools
-    for line_number, line in jsonl_lines(path):
-        seed = _parse_seed(path, line_number, line)
+    for line_number, value in json_lines(path):
+        seed = _parse_seed(path, line_number, value)
         for what in ("name", "description"):
             key = (what, seed.tool[what])
             if key in first:
@@ -101,24 +121,15 @@ def read_seeds(path: str | Path) -> list[Seed]:
     return seeds
 
 
-def _parse_seed(path: str | Path, line_number: int, line: str) -> Seed:
+def _parse_seed(path: str | Path, line_number: int, seed: Any) -> Seed:
     def fail(reason: str) -> RecordError:
         return RecordError(str(path), line_number, reason)
 
-    try:
-        seed = json.loads(line)
-    except (json.JSONDecodeError, RecursionError) as error:
-        reason = error.msg if isinstance(error, json.JSONDecodeError) else "nested too deeply"
-        raise fail(f"invalid JSON: {reason}") from None
     if not isinstance(seed, dict):
         raise fail("a seed must be a JSON object with 'query' and 'tool'")
-    unknown = sorted(set(seed) - SEED_FIELDS)
-    if unknown:
-        raise fail(f"unknown field(s) {', '.join(unknown)} (a seed has "
-                   f"{', '.join(sorted(SEED_FIELDS))})")
-    for name in ("query", "tool"):
-        if name not in seed:
-            raise fail(f"missing field '{name}'")
+    problem = field_problem(seed, SEED_FIELDS, ("query", "tool"), "a seed")
+    if problem:
+        raise fail(problem)
     if not isinstance(seed["query"], str) or not seed["query"].strip():
         raise fail("field 'query' must be a non-empty string")
     for name in ("id", "domain"):
@@ -137,7 +148,7 @@ class TeacherRun:
 
     def __init__(self, config, client: TeacherClient):
         self.config = config
-        self.teacher = config.simulate.teacher
+        self.teacher = section_view(TeacherConfig, config.simulate.teacher)
         self.client = client
         self.invalid: Counter[str] = Counter()
         self.skipped: Counter[str] = Counter()
@@ -146,7 +157,7 @@ class TeacherRun:
     def _ask(self, stage: str, messages, parse: Callable[[str], T]) -> T | None:
         """`parse(reply)`, asking again with the reason on an invalid reply (bounded);
         None (counted as skipped) when every try was invalid."""
-        for _ in range(int(self.teacher.output_retries) + 1):
+        for _ in range(self.teacher.output_retries + 1):
             reply = self.client.complete(messages)
             try:
                 return parse(reply)
@@ -262,13 +273,10 @@ def assign_splits(pairs: list[TeacherPair], sim, queries_per_pair: int, seed: in
 
 def teacher_pairs(config, seeds_path: str | Path, out: Path, cache_dir: Path) -> Path:
     """Run stages A-C into `<out>/teacher_pairs.jsonl` (and `teacher_stats.json`)."""
-    teacher = config.simulate.teacher
-    check_teacher_config(teacher)
+    check_teacher_config(config.simulate.teacher)
+    teacher = section_view(TeacherConfig, config.simulate.teacher)
     seeds = read_seeds(seeds_path)
-    settings = ClientSettings(str(teacher.base_url), str(teacher.model),
-                              float(teacher.temperature), float(teacher.timeout_s),
-                              int(teacher.max_retries), int(teacher.max_tokens))
-    client = TeacherClient(settings, os.environ.get(str(teacher.api_key_env), ""),
+    client = TeacherClient(teacher.client_settings(), os.environ.get(teacher.api_key_env, ""),
                            cache_dir)
     run = TeacherRun(config, client)
     stats: dict[str, Any] = {"seeds": len(seeds)}
@@ -277,7 +285,7 @@ def teacher_pairs(config, seeds_path: str | Path, out: Path, cache_dir: Path) ->
         if not pairs:
             raise GentoolError("the teacher gave no valid weak tool for any seed (its invalid "
                                f"replies are counted in {out / STATS_FILE})")
-        assign_splits(pairs, config.simulate, int(teacher.queries_per_pair), config.seed)
+        assign_splits(pairs, config.simulate, teacher.queries_per_pair, config.seed)
         per_pair = _parallel(run.records, pairs, teacher.concurrency,
                              "teacher: queries + arguments")
         records, texts = [], set()
@@ -319,7 +327,7 @@ def _parallel(fn: Callable[[T], R], items: Sequence[T], workers: int, desc: str)
     """`[fn(item) for item in items]` on `workers` threads (the teacher's concurrency limit),
     in the items' order whatever order they finish in, so the output is deterministic."""
     results: list[Any] = [None] * len(items)
-    with ThreadPoolExecutor(max_workers=int(workers)) as pool, \
+    with ThreadPoolExecutor(max_workers=workers) as pool, \
             tqdm(total=len(items), desc=desc, unit="item") as bar:
         futures = {pool.submit(fn, item): i for i, item in enumerate(items)}
         for future in as_completed(futures):

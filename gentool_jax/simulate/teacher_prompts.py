@@ -14,7 +14,7 @@ import json
 import re
 from typing import Any
 
-from gentool_jax.simulate.records import normalize_tool, validate_tool
+from gentool_jax.simulate.records import argument_errors, normalize_tool, validate_tool
 from gentool_jax.simulate.teacher_client import Messages
 
 # The paper's four weakness axes (DESIGN §1), in the words the teacher is given.
@@ -179,31 +179,14 @@ def parse_arguments(reply: str, tool: dict) -> dict:
     arguments = parse_object(reply).get("arguments")
     if not isinstance(arguments, dict):
         raise InvalidOutput('"arguments" must be an object')
-    props = tool["parameters"].get("properties", {})
-    extra = sorted(set(arguments) - set(props))
-    if extra:
-        raise InvalidOutput(f"argument(s) {', '.join(extra)} are not parameters of "
-                            f"{tool['name']} (it has {', '.join(props) or 'none'})")
-    missing = sorted(set(tool["parameters"].get("required", [])) - set(arguments))
-    if missing:
-        raise InvalidOutput(f"required argument(s) {', '.join(missing)} missing")
-    for name, value in arguments.items():
-        schema = props[name]
-        kinds = schema.get("type", "string")
-        kinds = [kinds] if isinstance(kinds, str) else kinds
-        if not any(_has_type(value, kind) for kind in kinds):
-            raise InvalidOutput(f"argument {name} must be of type {'/'.join(kinds)}, got "
-                                f"{_dump(value)}")
-        if "enum" in schema and value not in schema["enum"]:
-            raise InvalidOutput(f"argument {name} must be one of {_dump(schema['enum'])}")
+    errors = argument_errors(tool, arguments, values=True)
+    if errors.undefined:
+        raise InvalidOutput(f"argument(s) {', '.join(errors.undefined)} are not parameters of "
+                            f"{tool['name']} (it has "
+                            f"{', '.join(tool['parameters'].get('properties', {})) or 'none'})")
+    if errors.missing:
+        raise InvalidOutput(f"required argument(s) {', '.join(errors.missing)} missing")
+    if errors.values:
+        raise InvalidOutput(errors.values[0])
     return arguments
 
-
-def _has_type(value: Any, kind: str) -> bool:
-    if kind == "integer":
-        return isinstance(value, int) and not isinstance(value, bool)
-    if kind == "number":
-        return isinstance(value, int | float) and not isinstance(value, bool)
-    python = {"string": str, "boolean": bool, "array": list, "object": dict,
-              "null": type(None)}[kind]
-    return isinstance(value, python)

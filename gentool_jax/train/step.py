@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import optax
 from flax import nnx
 
-from gentool_jax.data.batches import BATCH_KEYS
+from gentool_jax.data.batches import Batch
 from gentool_jax.model.lora import reseed_dropout
 from gentool_jax.train.loss import masked_cross_entropy
 
@@ -39,7 +39,7 @@ def make_loss_fn(graphdef: nnx.GraphDef, *, dropout_seed: int, loss_chunk: int =
     return loss_fn
 
 
-def _split_micro(batch: dict[str, jax.Array], grad_accum: int) -> dict[str, jax.Array]:
+def _split_micro(batch: Batch, grad_accum: int) -> Batch:
     """[rows, T] -> [grad_accum, rows / grad_accum, T], taking rows strided.
 
     Strided (row r goes to micro-batch r % k) keeps every device's rows on that device: a
@@ -50,10 +50,10 @@ def _split_micro(batch: dict[str, jax.Array], grad_accum: int) -> dict[str, jax.
         rows = x.shape[0]
         return jnp.swapaxes(x.reshape(rows // grad_accum, grad_accum, *x.shape[1:]), 0, 1)
 
-    return {key: split(batch[key]) for key in BATCH_KEYS}
+    return jax.tree.map(split, batch)
 
 
-def accumulate_gradients(loss_fn: Callable, lora: Any, frozen: Any, batch: dict, step: jax.Array,
+def accumulate_gradients(loss_fn: Callable, lora: Any, frozen: Any, batch: Batch, step: jax.Array,
                          grad_accum: int) -> tuple[Any, jax.Array, jax.Array]:
     """(sum of gradients, sum of losses, number of target tokens) over all micro-batches."""
     grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
@@ -99,11 +99,12 @@ def make_train_step(graphdef: nnx.GraphDef, optimizer: optax.GradientTransformat
 
 def compile_train_step(train_step: Callable, *, lora_shardings: Any, opt_shardings: Any,
                        frozen_shardings: Any, batch_sharding: Any) -> Callable:
-    """jit with explicit shardings; donates the LoRA and optimizer buffers (arguments 0, 1)."""
-    batch_shardings = {key: batch_sharding for key in BATCH_KEYS}
+    """jit with explicit shardings; donates the LoRA and optimizer buffers (arguments 0, 1).
+    Every array of the batch gets `batch_sharding` (one sharding is a prefix of any batch
+    pytree: a `Batch`, or a dict of its fields)."""
     return jax.jit(
         train_step,
-        in_shardings=(lora_shardings, opt_shardings, frozen_shardings, batch_shardings, None),
+        in_shardings=(lora_shardings, opt_shardings, frozen_shardings, batch_sharding, None),
         out_shardings=(lora_shardings, opt_shardings, None),
         donate_argnums=(0, 1),
     )

@@ -1,0 +1,35 @@
+"""Typed, frozen views of ml-collections config sections.
+
+After parsing, a ConfigDict field holds whatever its default or a `--config.x=` override gave
+(an int where a float is meant, a list where a tuple is), so every reader used to cast it,
+field by field and module by module. A view is a frozen dataclass that names the fields one
+module reads with their types: `section_view(View, section)` casts each field once, where the
+section enters that module, and the code below reads typed attributes. The config files and
+the overrides stay as they are; the allowed values and ranges are still checked once at the
+command line (`config_check.py`) before any view is made.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from typing import Any, TypeVar
+
+View = TypeVar("View")
+
+
+def section_view(cls: type[View], section: Any) -> View:
+    """`section` as a `cls` (a frozen dataclass), each field cast to its annotated type
+    (`str`, `int`, `float`, `bool`, or a tuple); a `cls` already is one and comes back as is,
+    so a function may take either."""
+    if isinstance(section, cls):
+        return section
+    hints = typing.get_type_hints(cls)
+    return cls(**{field.name: _cast(hints[field.name], section[field.name])
+                  for field in dataclasses.fields(cls)})
+
+
+def _cast(kind: Any, value: Any) -> Any:
+    if typing.get_origin(kind) is tuple:
+        return tuple(value)
+    return kind(value)
