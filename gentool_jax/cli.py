@@ -117,6 +117,7 @@ COMMANDS: dict[str, Command] = {
 }
 
 DEFAULT_CONFIG = "configs/default.py"
+DEBUG_FLAG = "--debug"
 
 
 def _overview() -> str:
@@ -133,6 +134,7 @@ def _overview() -> str:
         "",
         "Run `gentool-jax <command> --help` for a command's options.",
         "Any config field can be overridden, e.g. --config.train.stage1.lr=3e-4",
+        "A bad input is a one-line error (exit 1 or 2); add --debug to see its traceback.",
     ]
     return "\n".join(lines)
 
@@ -193,7 +195,8 @@ def _command_help(name: str, command: Command) -> str:
              + " ".join(f"[--{o.name}]" if isinstance(o.default, bool) else f"[--{o.name}=...]"
                         for o in command.options), "", command.summary, "",
              "options:", "  --config=PATH   ml-collections config file (default "
-             f"{DEFAULT_CONFIG}); override fields with --config.<field>=<value>"]
+             f"{DEFAULT_CONFIG}); override fields with --config.<field>=<value>",
+             "  --debug         show the traceback of an error instead of one line"]
     lines += [f"  --{o.name:<13} {o.help}" for o in command.options]
     return "\n".join(lines)
 
@@ -229,7 +232,12 @@ def _load_config_file(config_path: str):
     module = importlib.util.module_from_spec(spec)
     try:
         spec.loader.exec_module(module)
-        return module.get_config(arg) if arg else module.get_config()
+        get_config = getattr(module, "get_config", None)
+        if not callable(get_config):
+            raise GentoolError(f"{path}: not a config file: it defines no get_config()")
+        return get_config(arg) if arg else get_config()
+    except GentoolError:
+        raise
     except SyntaxError as error:
         raise GentoolError(f"{error.filename}:{error.lineno}: config file does not parse: "
                            f"{error.msg}") from None
@@ -271,15 +279,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "-h" in rest or "--help" in rest:
         print(_command_help(name, command))
         return 0
+    # --debug: a user error is raised with its traceback instead of printed as one line.
+    debug = DEBUG_FLAG in rest
+    rest = [arg for arg in rest if arg != DEBUG_FLAG]
     try:
         config, options = parse(name, rest)
     except GentoolError as error:
+        if debug:
+            raise
         print(f"gentool-jax {name}: error: {error}", file=sys.stderr)
         return 2
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
         result = _load_entry(command.entry)(config, options)
-    except GentoolError as error:
+    except (GentoolError, OSError) as error:
+        # An OSError is the environment refusing a path (an --out that is a file, no
+        # permission, a full disk); its message names the path, which is all a user needs.
+        if debug:
+            raise
         print(f"gentool-jax {name}: error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

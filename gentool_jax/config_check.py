@@ -8,7 +8,8 @@ field defines, imported from there, so the two cannot drift apart.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from gentool_jax.errors import GentoolError
@@ -21,6 +22,7 @@ def _choices() -> dict[str, tuple[str, ...]]:
     from gentool_jax.data.sources import SOURCES
     from gentool_jax.model.attention_kernels import IMPLEMENTATIONS
     from gentool_jax.model.llama import REMAT_POLICIES
+    from gentool_jax.parallel.distributed import MODES
     from gentool_jax.train.optimizer import SCHEDULES
     from gentool_jax.train.stage_chain import STAGE_INIT
 
@@ -29,15 +31,27 @@ def _choices() -> dict[str, tuple[str, ...]]:
         "model.remat": tuple(REMAT_POLICIES), "model.attention": IMPLEMENTATIONS,
         "data.tool_style": STYLES, "data.source": SOURCES,
         "train.schedule": SCHEDULES, "train.stage2_init": STAGE_INIT,
+        "distributed.mode": MODES,
     }
 
 
-def _subsets() -> dict[str, tuple[str, ...]]:
+def _subsets(config: Any) -> dict[str, tuple[str, ...]]:
     from gentool_jax.evaluate.command import BASELINES
+    from gentool_jax.simulate.records import VARIANTS
     from gentool_jax.simulate.simulation import SPLITS
+    from gentool_jax.train.command import configured_stages
 
-    return {"evaluate.splits": tuple(s for s in SPLITS if s != "train"),
-            "evaluate.baselines": BASELINES}
+    subsets = {"evaluate.splits": tuple(s for s in SPLITS if s != "train"),
+               "evaluate.baselines": BASELINES}
+    subsets.update({f"train.{stage}.variants": VARIANTS for stage in configured_stages(config)})
+    return subsets
+
+
+def _intervals(config: Any) -> Iterable[tuple[str, Any, Callable[[float], bool], str]]:
+    """(field, value, test, interval) of every field bounded on both sides; the sampler and the
+    LoRA layer would otherwise refuse them with a traceback, mid-run."""
+    yield "sample.top_p", config.sample.top_p, lambda v: 0 < v <= 1, "in (0, 1]"
+    yield "model.lora.dropout", config.model.lora.dropout, lambda v: 0 <= v < 1, "in [0, 1)"
 
 
 def _get(config: Any, field: str) -> Any:
@@ -55,6 +69,8 @@ def _positive(config: Any) -> Iterable[tuple[str, Any, bool]]:
     yield "train.keep_checkpoints", config.train.keep_checkpoints, False
     yield "train.log_every", config.train.log_every, False
     yield "sample.batch_size", config.sample.batch_size, False
+    yield "sample.temperature", config.sample.temperature, True
+    yield "sample.top_k", config.sample.top_k, True
     yield "sample.max_new_tokens", config.sample.max_new_tokens, False
     yield "evaluate.max_samples_per_split", config.evaluate.max_samples_per_split, True
     yield "serve.batch_size", config.serve.batch_size, False
@@ -86,7 +102,7 @@ def check_config(config: Any) -> None:
         if value not in allowed:
             raise GentoolError(f"config.{field} must be one of {', '.join(allowed)}; got "
                                f"{value!r}")
-    for field, allowed in _subsets().items():
+    for field, allowed in _subsets(config).items():
         values = _get(config, field)
         unknown = [v for v in values if v not in allowed]
         if isinstance(values, str) or unknown:
@@ -97,3 +113,10 @@ def check_config(config: Any) -> None:
                 value == 0 and not zero_ok):
             floor = "≥ 0" if zero_ok else "> 0"
             raise GentoolError(f"config.{field} must be a number {floor}; got {value!r}")
+    for field, value, inside, interval in _intervals(config):
+        if isinstance(value, bool) or not isinstance(value, int | float) or not inside(value):
+            raise GentoolError(f"config.{field} must be a number {interval}; got {value!r}")
+    try:
+        re.compile(str(config.model.lora.targets))
+    except re.error as error:
+        raise GentoolError(f"config.model.lora.targets is not a valid regex: {error}") from None

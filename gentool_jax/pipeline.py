@@ -3,7 +3,8 @@
 Each step is itself resumable (the simulator skips a finished dataset, training resumes from its
 latest checkpoint and skips finished stages, evaluation reuses saved generations), so running the
 same command again after an interruption continues where it stopped. The pipeline only orders
-the steps, records the resolved config and prints a summary.
+the steps, records the resolved config (once the inputs have proven usable) and prints a
+summary.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ def _step(name: str, started: float) -> None:
 def pipeline_command(config: ConfigDict, options: dict[str, str]) -> int:
     from gentool_jax.evaluate.command import evaluate_command
     from gentool_jax.model.registry import resolve_model
+    from gentool_jax.simulate.command import check_inputs as check_simulate_inputs
     from gentool_jax.simulate.command import simulate_command
     from gentool_jax.train.command import train_command
     from gentool_jax.train.export import export_command
@@ -31,14 +33,19 @@ def pipeline_command(config: ConfigDict, options: dict[str, str]) -> int:
     started = time.time()
     workdir = Path(config.workdir)
     check_same_config(config, workdir)
-    record_config(config, workdir)
+    simulate_options = {"from": config.simulate.source, "out": ""}
+    check_simulate_inputs(config, simulate_options)  # a bad path fails before the model fetch
 
     _step(f"model: {config.model.name}", started)
     model_dir = resolve_model(config.model)
     print(f"  model directory: {model_dir}")
 
     _step("simulate", started)
-    simulate_command(config, {"from": config.simulate.source, "out": ""})
+    simulate_command(config, simulate_options)
+    # Recorded only once the inputs have proven usable: a run that failed on a bad path or
+    # model must not lock the workdir against the corrected config (the simulation it may
+    # have left is fingerprinted by its own manifest, so a corrected rerun redoes it).
+    record_config(config, workdir)
 
     _step(f"train: {', '.join(config.train.stages)}", started)
     train_command(config, {"stage": "all", "data": ""})

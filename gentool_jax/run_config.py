@@ -1,8 +1,10 @@
 """`<workdir>/config.json`: the resolved config of the run that owns a workdir, one writer.
 
-`train` records it (after its inputs check out); `pipeline` first refuses a workdir whose
-recorded config differs from its own, naming the changed fields, so one workdir never mixes
-the outputs of two configs. Both write the same sorted JSON, atomically. A field that a newer
+`train` records it (after its inputs check out), and `pipeline` once its simulation is
+done; neither before, so a run that fails on a bad path or model does not lock the workdir
+against the corrected config. `pipeline` first refuses a workdir whose recorded config
+differs from its own, naming the changed fields, so one workdir never mixes the outputs of
+two configs. Both write the same sorted JSON, atomically. A field that a newer
 version added is compared at its default, so upgrading the package keeps old workdirs usable
 as long as the new field is left alone.
 """

@@ -81,9 +81,16 @@ def test_every_config_file_loads(name):
     ("--config.evaluate.baselines=('bm25','gpt')", "evaluate.baselines"),
     ("--config.train.stage1.lr=-1.0", "train.stage1.lr"),
     ("--config.data.max_len=0", "data.max_len"),
+    ("--config.distributed.mode=on", "distributed.mode"),
+    ("--config.train.stage2.variants=('none','strongest')", "train.stage2.variants"),
+    ("--config.sample.top_p=0.0", "sample.top_p"),
+    ("--config.sample.temperature=-0.5", "sample.temperature"),
+    ("--config.sample.top_k=-1", "sample.top_k"),
+    ("--config.model.lora.dropout=1.0", "model.lora.dropout"),
+    ("--config.model.lora.targets=(q_proj", "model.lora.targets"),
 ])
 def test_a_value_outside_its_choices_is_refused_before_any_work(override, field):
-    with pytest.raises(GentoolError, match=f"config.{field} must be"):
+    with pytest.raises(GentoolError, match=f"config.{field} (must be|is not a valid)"):
         cli.parse("train", [f"--config={SMOKE}", override])
 
 
@@ -98,6 +105,10 @@ def test_a_config_file_that_does_not_parse_or_raises_is_one_line(tmp_path):
     result = run_cli("train", f"--config={broken}")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert f"{broken}:2: config file failed to load: NameError" in result.stderr
+    broken.write_text("CONFIG = {}\n")  # a module, but no config file
+    with pytest.raises(GentoolError, match=f"^{broken}: not a config file: it defines no "
+                                           r"get_config\(\)$"):
+        cli.parse("train", [f"--config={broken}"])
 
 
 def test_configs_are_found_from_any_directory(tmp_path, monkeypatch):
@@ -123,3 +134,25 @@ def test_simulate_from_a_bad_source_is_one_line(tmp_path, kind):
                 "not-utf8": ":1: not UTF-8 text (byte 0xe9 at column 15)"}[kind]
     assert expected in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_debug_shows_the_traceback_that_the_one_line_error_hides(tmp_path, capsys):
+    argv = ["simulate", f"--config={SMOKE}", f"--from={tmp_path / 'nope.jsonl'}",
+            f"--out={tmp_path / 'out'}"]
+    assert cli.main(argv) == 1
+    assert "file not found" in capsys.readouterr().err
+    with pytest.raises(GentoolError, match="file not found"):
+        cli.main([*argv, "--debug"])
+    with pytest.raises(GentoolError, match="unknown config key"):
+        cli.main(["train", f"--config={SMOKE}", "--config.train.nonexistent=1", "--debug"])
+
+
+def test_a_path_the_system_refuses_is_one_line_too(tmp_path, capsys):
+    """An --out that is a file: the OSError is reported in one line naming the path."""
+    taken = tmp_path / "taken"
+    taken.write_text("a file, not a directory\n")
+    assert cli.main(["simulate", f"--config={SMOKE}", f"--out={taken / 'data'}"]) == 1
+    stderr = capsys.readouterr().err
+    error = stderr.splitlines()[-1]  # after the progress bars
+    assert error.startswith("gentool-jax simulate: error: ") and "Traceback" not in stderr
+    assert str(taken) in error

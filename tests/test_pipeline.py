@@ -155,3 +155,25 @@ def test_sigkill_mid_pipeline_then_rerun_equals_an_uninterrupted_run(smoke_run, 
 def test_sigkill_at_every_step_then_rerun_equals_an_uninterrupted_run(smoke_run, tmp_path,
                                                                       marker, delay):
     _check_kill_and_rerun(smoke_run, tmp_path, marker, delay)
+
+
+@pytest.mark.parametrize("bad", ["source", "model"])
+def test_a_failed_start_does_not_lock_the_workdir(tmp_path, monkeypatch, capsys, bad):
+    """A pipeline stopped by a bad path writes no config.json (which would refuse the corrected
+    rerun as "changed: simulate.source"), fails in one line, and a bad source fails before
+    the model is fetched."""
+    from gentool_jax.cli import main
+    from gentool_jax.model import registry
+
+    workdir = tmp_path / "run"
+    if bad == "source":
+        override = f"--config.simulate.source={tmp_path / 'missing.jsonl'}"
+        monkeypatch.setattr(registry, "resolve_model", lambda *a, **k: pytest.fail("fetched"))
+    else:
+        override = f"--config.model.name={tmp_path / 'no-model'}"
+    assert main(["pipeline", f"--config={SMOKE}", f"--config.workdir={workdir}",
+                 override]) == 1
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("gentool-jax pipeline: error: ") and "\n" not in error, error
+    assert ("missing.jsonl" if bad == "source" else "no-model") in error
+    assert not (workdir / "config.json").exists()

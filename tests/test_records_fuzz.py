@@ -91,3 +91,73 @@ def test_generated_garbage_gives_one_line_errors_for_every_reader(tmp_path):
                 pytest.fail(f"case {case}: {type(error).__name__}: {error} for line "
                             f"{line[:200]!r}")
     assert errors >= 1000  # most mutations are invalid; some (inside meta) stay valid
+
+
+def _garbage(rng: random.Random, row: dict) -> bytes:
+    """One bad line made from a valid `row` of any input format: a wrong-typed or huge value,
+    a missing field, deep nesting (also inside a JSON-string field, which the public formats
+    parse a second time), truncation, invalid UTF-8 or a line that is no JSON object."""
+    row = copy.deepcopy(row)
+    paths = [p for p in _paths(row) if p]
+    kind = rng.randrange(7)
+    depth = rng.choice([50, 5_000, 200_000])
+    if kind <= 1:
+        _set(row, rng.choice(paths), copy.deepcopy(rng.choice(WRONG_VALUES)))
+    elif kind == 2:
+        _delete(row, rng.choice(paths))
+    elif kind == 3:
+        strings = [p for p in paths if isinstance(_get(row, p), str)] or paths
+        _set(row, rng.choice(strings), "[" * depth + "]" * depth)
+    elif kind == 4:
+        _set(row, rng.choice(paths), json.loads("[" * 50 + "]" * 50) if depth > 50 else {})
+    elif kind == 5:
+        text = json.dumps(row).encode()
+        cut = rng.randrange(1, len(text))
+        return text[:cut] if rng.random() < 0.5 else text[:cut] + b"\xc3\x28" + text[cut:]
+    else:
+        return json.dumps(rng.choice([[row], "text", 7, None, True])).encode()
+    try:
+        return json.dumps(row, allow_nan=True).encode()
+    except (ValueError, OverflowError):
+        return b'{"tools": Infinity}'
+
+
+def _get(row, path):
+    for part in path:
+        row = row[part]
+    return row
+
+
+def _format_lines() -> dict[str, list[dict]]:
+    from test_simulate_io import _pair
+
+    from tests.test_importers import sharegpt_lines, xlam_lines
+
+    return {"pairs": [_pair(i) for i in range(6)], "xlam": xlam_lines(),
+            "xlam-inline": xlam_lines(json_strings=False), "sharegpt": sharegpt_lines()}
+
+
+def test_generated_garbage_in_every_import_format_gives_one_line_errors(tmp_path, capsys):
+    """The same for the importers of pair records, xLAM and ShareGPT / OpenAI messages
+    (`simulate --from --format=...`): 1,200 files, each valid but for one generated line."""
+    rng = random.Random(1)
+    errors = 0
+    for name, rows in _format_lines().items():
+        fmt = name.split("-")[0]
+        for case in range(300):
+            lines = [json.dumps(row).encode() for row in rows]
+            index = rng.randrange(len(lines))
+            lines[index] = _garbage(rng, rows[index])
+            path = tmp_path / f"{name}{case}.jsonl"
+            path.write_bytes(b"\n".join(lines) + b"\n")
+            try:
+                import_file(path, toolset_size=2, seed=0, fmt=fmt)
+            except RecordError as error:
+                message = str(error)
+                assert message.startswith(f"{path}:") and "\n" not in message, message
+                errors += 1
+            except Exception as error:  # noqa: BLE001 - the point of the test
+                pytest.fail(f"{name} case {case}: {type(error).__name__}: {error} for line "
+                            f"{lines[index][:200]!r}")
+        capsys.readouterr()  # the import summaries of the files that stayed valid
+    assert errors >= 600  # some mutations (a description's text, an id) stay valid

@@ -132,7 +132,7 @@ def test_finished_stage_is_skipped_but_not_onto_another_model_or_lora(setup):
         run_training(config, data)
 
 
-def test_checkpoint_cut_off_mid_save_falls_back_to_the_previous_one(setup):
+def test_checkpoint_cut_off_mid_save_falls_back_to_the_previous_one(setup, capsys):
     root, data, reference = setup
     workdir = root / "cut"
     shutil.copytree(reference, workdir)
@@ -147,6 +147,7 @@ def test_checkpoint_cut_off_mid_save_falls_back_to_the_previous_one(setup):
     assert manager.latest_step() == STEPS - 2
     manager.close()
     run_training(resume_config(workdir, root / "cache"), data)
+    assert f"stage1: resuming at step {STEPS - 2} of {STEPS}" in capsys.readouterr().out
     assert _losses(workdir) == _losses(reference)
     assert json.loads((workdir / "stage1" / "DONE.json").read_text())["step"] == STEPS
 
@@ -187,12 +188,50 @@ def test_nan_loss_stops_with_the_step_and_keeps_the_last_good_checkpoint(setup, 
     assert summary["step"] == STEPS
     manager = StageCheckpoints(workdir / "stage1" / "checkpoints", keep=2, async_save=False)
     assert manager.metadata(STEPS)["stage"]["lr"] == config.train.stage1.lr
+    # ... and the recovery itself is recorded: where it resumed, which setting changed how.
+    old_lr = resume_config(workdir, root / "cache").train.stage1.lr
+    assert manager.metadata(STEPS)["recoveries"] == [
+        {"step": 4, "stage.lr": [old_lr, config.train.stage1.lr]}]
     manager.close()
+    assert summary["metadata"]["recoveries"][0]["step"] == 4  # DONE.json says so too
     config.model.lora.rank = 8  # --recover allows only lr, warmup and clip norm to change
     shutil.rmtree(workdir / "stage1" / "checkpoints" / str(STEPS))
     (workdir / "stage1" / "DONE.json").unlink()
     with pytest.raises(CheckpointError, match="'lora'"):
         run_training(config, data, recover=True)
+
+
+def test_a_divergence_before_the_first_checkpoint_gives_advice_that_works(setup, monkeypatch):
+    """No checkpoint to resume: the advice is `train` with the changed setting, after which
+    the pipeline accepts the workdir under the same overrides (its config.json follows)."""
+    from gentool_jax.run_config import check_same_config
+    from gentool_jax.train import setup as setup_module
+
+    root, data, _ = setup
+    real = setup_module.make_train_step
+
+    def poisoned(*args, **kwargs):
+        step_fn = real(*args, **kwargs)
+
+        def train_step(lora, opt_state, frozen, batch, step):
+            lora, opt_state, metrics = step_fn(lora, opt_state, frozen, batch, step)
+            metrics["loss"] = jnp.where(step == 0, jnp.inf, 1.0) * metrics["loss"]
+            return lora, opt_state, metrics
+
+        return train_step
+
+    monkeypatch.setattr(setup_module, "make_train_step", poisoned)
+    workdir = root / "inf-at-start"
+    with pytest.raises(TrainingDivergedError, match=r"step 1.*no checkpoint was saved yet.*"
+                                                    r"lr.*rerun `gentool-jax train`.*pipeline"):
+        run_training(resume_config(workdir, root / "cache", steps=2), data)
+    monkeypatch.undo()
+    config = resume_config(workdir, root / "cache", steps=2)
+    config.train.stage1.lr /= 10
+    with pytest.raises(GentoolError, match="train.stage1.lr"):  # what a bare rerun would hit
+        check_same_config(config, workdir)
+    assert run_training(config, data)["stage1"]["step"] == 2
+    check_same_config(config, workdir)
 
 
 def test_other_training_records_are_neither_resumed_nor_skipped(setup):
@@ -275,3 +314,39 @@ def test_a_three_stage_merge_chain_trains_every_stage_on_all_earlier_ones(setup,
     for path, value in nnx.to_flat_state(exported_frozen):
         np.testing.assert_allclose(np.asarray(trained_frozen[path][...]), np.asarray(value[...]),
                                    atol=1e-6, err_msg=".".join(map(str, path)))
+
+
+def test_evaluation_refuses_test_splits_simulated_after_the_checkpoint(setup, tmp_path,
+                                                                       monkeypatch):
+    """Issue 16: after a re-simulation into the workdir, its new test splits may overlap what
+    a checkpoint trained on; scoring them is refused (before any sampling), naming the file."""
+    from gentool_jax.evaluate import command
+
+    root, data, _ = setup
+    workdir = tmp_path / "run"
+    (workdir / "data").mkdir(parents=True)
+    shutil.copy(data, workdir / "data" / "train.jsonl")
+    config = resume_config(workdir, root / "cache", steps=2)
+    run_training(config)  # on <workdir>/data/train.jsonl, the simulation's own training file
+    monkeypatch.setattr(command, "_run_systems", lambda *a: pytest.fail("sampled first"))
+    options = {"checkpoint": str(workdir / "stage1"), "data": "", "out": str(tmp_path / "eval")}
+    # Same data: the check passes and evaluation goes on to the (here absent) test splits.
+    with pytest.raises(GentoolError, match="run `gentool-jax simulate` first"):
+        command.evaluate_command(config, options)
+    lines = data.read_text().splitlines()
+    record = json.loads(lines[0])
+    record["query"] += " (re-simulated)"
+    (workdir / "data" / "train.jsonl").write_text(
+        "\n".join([json.dumps(record), *lines[1:]]) + "\n")
+    for checkpoint in ("stage1", "stage1/checkpoints/2"):  # a stage, or one of its steps
+        with pytest.raises(GentoolError, match=r"train\.jsonl.*re-simulated.*overlap"):
+            command.evaluate_command(config, {**options, "checkpoint": str(workdir / checkpoint)})
+    # A file given on purpose is scored whatever the checkpoint trained on.
+    with pytest.raises(GentoolError, match="holds no records"):
+        command.evaluate_command(config, {**options, "data": str(_empty(tmp_path))})
+
+
+def _empty(tmp_path):
+    path = tmp_path / "empty.jsonl"
+    path.write_text("")
+    return path

@@ -88,6 +88,43 @@ def load_eval_records(config: Any, data: str = "") -> list[Record]:
     return records
 
 
+def check_trained_on_these_splits(config: Any, checkpoint: str | None) -> None:
+    """Refuse to score a training checkpoint on simulated test splits that are not the ones
+    simulated with its training records: after a re-simulation into the same workdir, the new
+    test splits may hold queries and tools the checkpoint trained on, and the scores would
+    silently measure leakage. Applies when the checkpoint records (DESIGN: its metadata's
+    `train_data`) that it trained on this data directory's training file; `--data=FILE`
+    evaluates a file on purpose and is not checked."""
+    from gentool_jax.model.peft_import import is_peft_adapter
+    from gentool_jax.train.checkpoint import StageCheckpoints, data_fingerprint
+    from gentool_jax.train.command import default_data_path
+    from gentool_jax.train.export import locate_checkpoint
+    from gentool_jax.train.inference import check_checkpoint
+
+    check_checkpoint(config, checkpoint)  # a bad --checkpoint gets its own one-line error
+    if checkpoint is None or (checkpoint and (is_peft_adapter(Path(checkpoint)) or (
+            Path(checkpoint) / "config.json").is_file())):
+        return  # the base model, a PEFT adapter or a merged export records no training data
+    train_file = default_data_path(config)
+    workdir, stage, step = locate_checkpoint(config, checkpoint)
+    checkpoints = StageCheckpoints(workdir / stage / "checkpoints", keep=1, async_save=False)
+    try:
+        step = checkpoints.latest_step() if step is None else step
+        saved = checkpoints.metadata(step).get("train_data", {}) if step is not None else {}
+    finally:
+        checkpoints.close()
+    recorded = Path(str(saved.get("path", "")))
+    if not saved or not train_file.exists() or recorded.resolve() != train_file.resolve():
+        return
+    now = data_fingerprint(train_file)
+    if now != saved.get("fingerprint"):
+        raise GentoolError(
+            f"{workdir / stage} was trained on {train_file} with sha256 "
+            f"{str(saved.get('fingerprint'))[:12]}, but it now has sha256 {now[:12]} (the data "
+            "was re-simulated), so its test splits may overlap what the checkpoint trained on; "
+            "retrain, restore the old data, or pass --data=FILE to score a file anyway")
+
+
 def _validation_records(config: Any) -> list[Record]:
     from gentool_jax.simulate.simulation import split_file
 
@@ -226,6 +263,8 @@ def evaluate_command(config: Any, options: dict[str, str]) -> int:
     data = options.get("data", "")
     checkpoint = options.get("checkpoint", "") or None
     out_dir = Path(options.get("out", "") or Path(config.workdir) / "eval")
+    if not data:
+        check_trained_on_these_splits(config, checkpoint)
     records = load_eval_records(config, data)
     info = {
         "model": str(config.model.name), "checkpoint": checkpoint or "",

@@ -8,6 +8,8 @@ import jax
 
 from gentool_jax.errors import GentoolError
 
+MODES = ("auto", "off", "explicit")  # config.distributed.mode (checked by config_check)
+
 
 def _detected() -> bool:
     """Environments where jax.distributed.initialize() can find its peers by itself."""

@@ -48,9 +48,10 @@ def _complete(out: Path, fingerprint: str, write_tfds: bool) -> bool:
             and (not write_tfds or manifest.get("tfds", False)))
 
 
-def simulate_command(config, options: dict[str, str]) -> int:
-    """Simulate (or import `--from`, or generate `--teacher`) into `--out` or `<workdir>/data`."""
-    out = Path(options.get("out") or Path(config.workdir) / "data")
+def check_inputs(config, options: dict[str, str]) -> tuple[str, str]:
+    """(source, teacher seeds) of a simulate run, each checked to exist (and the teacher to be
+    configured): a one-line error before any long work. The pipeline calls it before fetching
+    the model and recording its config, so a typo in a path costs neither."""
     source = options.get("from") or config.simulate.source
     teacher = options.get("teacher") or config.simulate.teacher.seeds
     if source and teacher:
@@ -63,6 +64,13 @@ def simulate_command(config, options: dict[str, str]) -> int:
 
         require_file(teacher)
         check_teacher_config(config.simulate.teacher)
+    return source, teacher
+
+
+def simulate_command(config, options: dict[str, str]) -> int:
+    """Simulate (or import `--from`, or generate `--teacher`) into `--out` or `<workdir>/data`."""
+    out = Path(options.get("out") or Path(config.workdir) / "data")
+    source, teacher = check_inputs(config, options)
     write_tfds = bool(config.simulate.write_tfds)
     fingerprint = _fingerprint(config, source, teacher)
     fmt = options.get("format") or "auto"

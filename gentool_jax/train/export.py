@@ -51,6 +51,22 @@ def locate_checkpoint(config: Any, checkpoint: str) -> tuple[Path, str, int | No
     return path.parent.parent, stage, step
 
 
+def exported_base_name(model_config: Any) -> str:
+    """The adapter's `base_model_name_or_path`: the Hugging Face repository when it is known
+    (the embedded default's, or a directory in the Hugging Face hub cache layout
+    `.../models--ORG--NAME/snapshots/REVISION`), so the adapter loads on any machine with
+    `PeftModel.from_pretrained`; else the model directory, which only this machine has. A
+    config.json's `_name_or_path` is not trusted: it names the model a directory was
+    fine-tuned *from*, not necessarily the weights it holds."""
+    name = base_model_id(model_config)
+    parts = Path(name).parts
+    for index, part in enumerate(parts[:-2]):
+        if part.startswith("models--") and parts[index + 1] == "snapshots" and len(
+                parts) == index + 3:
+            return part[len("models--"):].replace("--", "/")
+    return name
+
+
 def load_trained_model(config: Any, checkpoint: str = "", mesh: Any = None):
     """(model with its last adapters attached, adapter sets merged on the way, base model dir).
 
@@ -83,7 +99,7 @@ def export_trained(config: Any, checkpoint: str = "", out: str = "") -> Path:
     partial = out_dir.with_name(out_dir.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     adapters = combine([*merged, collect_adapters(model)])
-    export_peft_adapter(adapters, partial / "adapter", base_model=base_model_id(config.model),
+    export_peft_adapter(adapters, partial / "adapter", base_model=exported_base_name(config.model),
                         dropout=float(config.model.lora.dropout),
                         linear_paths=[path for path, _ in iter_linears(model)])
     merge_lora(model)

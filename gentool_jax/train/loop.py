@@ -18,7 +18,12 @@ from gentool_jax.data.input_pipeline import (
     to_global_batch,
 )
 from gentool_jax.errors import TrainingDivergedError
-from gentool_jax.train.checkpoint import StageCheckpoints, check_compatible, write_done
+from gentool_jax.train.checkpoint import (
+    RECOVERY_KEYS,
+    StageCheckpoints,
+    check_compatible,
+    write_done,
+)
 from gentool_jax.train.metrics import MetricsWriter, model_flops_utilization, read_metrics
 from gentool_jax.train.setup import StageState
 
@@ -45,6 +50,17 @@ def stage_metadata(config: Any, stage: str, inputs: dict, init: dict) -> dict:
     }
 
 
+def _recoveries(saved: dict, current: dict, step: int) -> list[dict]:
+    """The saved metadata's record of `--recover` resumes, plus this one if it changes a
+    RECOVERY_KEYS setting: {"step": where it resumed, "<section>.<key>": [old, new], ...}, so
+    a checkpoint (and the stage's DONE.json) says which steps ran with which learning rate."""
+    history = list(saved.get("recoveries", []))
+    changed = {f"{section}.{key}": [saved.get(section, {}).get(key), current[section][key]]
+               for section, keys in RECOVERY_KEYS.items() for key in keys
+               if saved.get(section, {}).get(key) != current[section][key]}
+    return [*history, {"step": step, **changed}] if changed else history
+
+
 def _check_finite(loss: float, step: int, metrics: dict, stage_dir: Path,
                   last_saved: int | None) -> None:
     if math.isfinite(loss) and bool(metrics["finite"]):
@@ -55,9 +71,12 @@ def _check_finite(loss: float, step: int, metrics: dict, stage_dir: Path,
     if last_saved is not None:
         advice = (f"the last good checkpoint is step {last_saved} in "
                   f"{stage_dir / 'checkpoints'}. To resume from it, {change} and rerun "
-                  "`gentool-jax train` with those overrides and --recover")
+                  "`gentool-jax train` with those overrides and --recover (then "
+                  "`gentool-jax pipeline` with the same overrides goes on from there)")
     else:
-        advice = f"no checkpoint was saved yet. {change[0].upper()}{change[1:]} and rerun"
+        advice = (f"no checkpoint was saved yet. {change[0].upper()}{change[1:]} and rerun "
+                  "`gentool-jax train` with those overrides (then `gentool-jax pipeline` with "
+                  "the same overrides goes on from there)")
     raise TrainingDivergedError(
         f"training diverged at step {step}: loss {loss} "
         f"(grad_norm {float(metrics['grad_norm']):.4g}, "
@@ -77,11 +96,19 @@ def run_stage(config: Any, stage: str, state: StageState, *, records_path: Path,
     metadata = stage_metadata(config, stage, inputs, state.init)
     start = checkpoints.latest_step() or 0
     if start:
-        check_compatible(checkpoints.metadata(start), metadata,
-                         where=stage_dir / "checkpoints", recover=recover)
+        saved = checkpoints.metadata(start)
+        check_compatible(saved, metadata, where=stage_dir / "checkpoints", recover=recover)
+        recoveries = _recoveries(saved, metadata, start)
+        if recoveries:  # absent in a run never recovered, so its metadata is the same
+            metadata["recoveries"] = recoveries
         state.lora, state.opt_state = checkpoints.restore(
             start, lora=state.lora, opt_state=state.opt_state,
             data=checkpoint_restore_args(iterator))
+    if jax.process_index() == 0:  # say what a rerun redoes, and from where
+        print(f"{stage}: resuming at step {start} of {total_steps} from "
+              f"{stage_dir / 'checkpoints' / str(start)} (same base model, records and "
+              "config)" if start else f"{stage}: training from step 0 (no checkpoint yet)",
+              flush=True)
     writer = MetricsWriter(stage_dir, resume_step=start)
     tokens_per_step = int(stage_config.batch_size) * int(config.data.max_len)
     bar = tqdm(total=total_steps, initial=start, desc=stage, dynamic_ncols=True,

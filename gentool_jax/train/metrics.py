@@ -14,6 +14,8 @@ from typing import Any
 
 import jax
 
+from gentool_jax.atomic import write_text
+
 # Dense peak FLOP/s per device for the compute dtype actually used (bf16 / fp32), by substring
 # of `device.device_kind`. Unknown devices (and CPUs, whose peak depends on cores and clocks)
 # report no MFU rather than a made-up one.
@@ -74,7 +76,8 @@ class MetricsWriter:
                 continue
             if row.get("step", 0) <= resume_step:
                 kept.append(line)
-        self.path.write_text("".join(f"{line}\n" for line in kept))
+        # Atomic: a kill during this rewrite must not cut off the rows a resume keeps.
+        write_text(self.path, "".join(f"{line}\n" for line in kept))
 
     def write(self, step: int, values: dict[str, Any]) -> None:
         if not self.enabled:
