@@ -13,6 +13,7 @@ from gentool_jax.model.attention import MaskSpec, attend, attend_cached
 from gentool_jax.model.attention_kernels import attend_fused
 from gentool_jax.model.config import ModelConfig, RopeScaling
 from gentool_jax.model.linear import Linear
+from gentool_jax.model.prefix_attention import PrefixLayer, attend_with_prefix
 
 
 class RMSNorm(nnx.Module):
@@ -75,8 +76,10 @@ class Attention(nnx.Module):
         self.v_proj = Linear(d, config.num_kv_heads * hd, use_bias=config.attention_bias, **kw)
         self.o_proj = Linear(config.num_heads * hd, d, use_bias=config.output_bias, **kw)
 
-    def __call__(self, x, cos, sin, mask: MaskSpec, cached_kv=None):
-        """x `[B, T, D]`; `cached_kv` = (k, v, index) of this layer's cache.
+    def __call__(self, x, cos, sin, mask: MaskSpec, cached_kv=None,
+                 prefix: PrefixLayer | None = None):
+        """x `[B, T, D]`; `cached_kv` = (k, v, index) of this layer's cache; `prefix`: shared
+        prefixes the rows continue ahead of their own cache (`model/prefix_attention.py`).
 
         Returns the output and this layer's keys/values (its updated cache slab if cached).
         """
@@ -98,7 +101,9 @@ class Attention(nnx.Module):
                 k_cache, jnp.transpose(k, (0, 2, 3, 1)).astype(k_cache.dtype), (0, 0, 0, index))
             v = jax.lax.dynamic_update_slice(
                 v_cache, jnp.swapaxes(v, 1, 2).astype(v_cache.dtype), (0, 0, index, 0))
-            out = attend_cached(q, k.astype(self.dtype), v.astype(self.dtype), mask)
+            k_seen, v_seen = k.astype(self.dtype), v.astype(self.dtype)
+            out = (attend_cached(q, k_seen, v_seen, mask) if prefix is None
+                   else attend_with_prefix(q, k_seen, v_seen, mask.dense(), prefix))
         return self.o_proj(out.reshape(b, t, self.num_heads * self.head_dim)), (k, v)
 
 
@@ -124,7 +129,7 @@ class Block(nnx.Module):
         self.post_attn_norm = RMSNorm(config.hidden_size, **norm)
         self.mlp = MLP(config, dtype=dtype, param_dtype=param_dtype, rngs=rngs)
 
-    def __call__(self, x, cos, sin, mask, cached_kv=None):
-        attn_out, kv = self.attn(self.input_norm(x), cos, sin, mask, cached_kv)
+    def __call__(self, x, cos, sin, mask, cached_kv=None, prefix: PrefixLayer | None = None):
+        attn_out, kv = self.attn(self.input_norm(x), cos, sin, mask, cached_kv, prefix)
         x = x + attn_out
         return x + self.mlp(self.post_attn_norm(x)), kv

@@ -11,6 +11,7 @@ from gentool_jax.model.config import ModelConfig
 from gentool_jax.model.kv_cache import KVCache
 from gentool_jax.model.layers import Block, RMSNorm, inverse_frequencies, rope_tables
 from gentool_jax.model.linear import Linear
+from gentool_jax.model.prefix_attention import SharedPrefixes
 
 REMAT_POLICIES = {
     "none": None,
@@ -72,13 +73,15 @@ class Llama(nnx.Module):
 
     def hidden(self, tokens: jax.Array, positions: jax.Array, *,
                segment_ids: jax.Array | None = None, turn_ids: jax.Array | None = None,
-               cache: KVCache | None = None) -> tuple[jax.Array, KVCache | None]:
+               cache: KVCache | None = None, prefixes: SharedPrefixes | None = None
+               ) -> tuple[jax.Array, KVCache | None]:
         """Final-normed hidden states `[B, T, D]` and the cache with the T new tokens written.
 
         segment_ids: 0 = padding; tokens with equal nonzero ids attend to each other causally.
         turn_ids (shared-prefix rows, no cache): 0 = the segment's shared prefix, k > 0 = its
         k-th turn, which sees the prefix and itself but no other turn.
-        With a cache, tokens go to slots [index, index + T) and see every valid earlier slot.
+        With a cache, tokens go to slots [index, index + T) and see every valid earlier slot;
+        with `prefixes` too, each row also sees its shared prefix, held apart from its cache.
         """
         if segment_ids is None:
             segment_ids = jnp.ones(tokens.shape, jnp.int32)
@@ -87,6 +90,8 @@ class Llama(nnx.Module):
             if cache is not None:
                 raise ValueError("turn_ids are for training rows; the cache path takes none")
             turn_ids = turn_ids.astype(jnp.int32)
+        if prefixes is not None and cache is None:
+            raise ValueError("shared prefixes are read beside a cache; pass one")
         mask, cache_segments = self._mask(segment_ids, turn_ids, cache)
         cos, sin = rope_tables(positions, self.inv_freq)
         x = self.embed(tokens).astype(self.dtype)
@@ -98,7 +103,8 @@ class Llama(nnx.Module):
             return self.final_norm(x), None
         keys, values = [], []
         for i, block in enumerate(self.layers):
-            x, (k, v) = block(x, cos, sin, mask, (cache.k[i], cache.v[i], cache.index))
+            prefix = None if prefixes is None else prefixes.layer(i)
+            x, (k, v) = block(x, cos, sin, mask, (cache.k[i], cache.v[i], cache.index), prefix)
             keys.append(k)
             values.append(v)
         cache = KVCache(k=tuple(keys), v=tuple(values), segment_ids=cache_segments,

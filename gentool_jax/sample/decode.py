@@ -1,8 +1,9 @@
 """The compiled halves of generation: prefill a left-padded batch, then decode in a while_loop.
 
-Prefix-cached batches split the prefill in three: `prefill_prefixes` runs each distinct shared
-prefix once, `gather_prefixes` copies every row's prefix into the batch's cache, and
-`prefill_suffixes` runs the rows' own tokens after it; `decode` then proceeds as usual.
+Prefix-cached batches split the prefill in two: `prefill_prefixes` runs each distinct shared
+prefix once into its own `[R, Lp]` cache, and `prefill_suffixes` runs the rows' own tokens
+into the batch's cache, which holds only those and the decoded ones; every row reads its
+prefix from the shared block (`model/prefix_attention.py`), in the prefill and in `decode`.
 
 All are pure functions of (graphdef, state, buffers): the model's weights travel as an
 argument, never as a closure, so one compiled program serves any weights of the same shapes
@@ -21,6 +22,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 from gentool_jax.model.kv_cache import KVCache
+from gentool_jax.model.prefix_attention import SharedPrefixes
 from gentool_jax.sample.sampling import SamplingSettings, sample_tokens
 
 
@@ -43,7 +45,7 @@ def _next_tokens(logits, key, step, done, stop_ids, pad_id, settings):
 
 
 def _first_token(model, cache, tokens, valid, offsets, key, stop_ids, settings,
-                 max_new_tokens, pad_id):
+                 max_new_tokens, pad_id, prefixes=None):
     """Write `tokens` into the cache at its `index` and pick each row's first new token.
 
     Real tokens get RoPE positions `offsets + 0, 1, ...` (pads excluded), so a row continuing a
@@ -51,7 +53,8 @@ def _first_token(model, cache, tokens, valid, offsets, key, stop_ids, settings,
     """
     valid = valid.astype(jnp.int32)
     positions = offsets[:, None] + jnp.maximum(jnp.cumsum(valid, axis=1) - 1, 0)
-    hidden, cache = model.hidden(tokens, positions, segment_ids=valid, cache=cache)
+    hidden, cache = model.hidden(tokens, positions, segment_ids=valid, cache=cache,
+                                 prefixes=prefixes)
     logits = model.logits(hidden[:, -1])  # left padding: the last column is the last real token
     done = jnp.zeros(tokens.shape[0], bool)
     token, done = _next_tokens(logits, key, 0, done, stop_ids, pad_id, settings)
@@ -93,42 +96,31 @@ def prefill_prefixes(graphdef: nnx.GraphDef, state: nnx.State, cache: KVCache,
     return model.hidden(tokens, positions, segment_ids=valid, cache=_emptied(cache))[1]
 
 
-@functools.partial(jax.jit, donate_argnames=("cache",))
-def gather_prefixes(prefixes: KVCache, cache: KVCache, rows: jax.Array) -> KVCache:
-    """`cache` (reused) with row b's slots [0, Lp) copied from prefix row `rows[b]`, every later
-    slot emptied, and the next write at Lp."""
-    def put(buffer, prefix):
-        return jax.lax.dynamic_update_slice(buffer, prefix[rows].astype(buffer.dtype),
-                                            (0,) * buffer.ndim)
-
-    return KVCache(k=tuple(put(b, p) for b, p in zip(cache.k, prefixes.k)),
-                   v=tuple(put(b, p) for b, p in zip(cache.v, prefixes.v)),
-                   segment_ids=put(jnp.zeros_like(cache.segment_ids), prefixes.segment_ids),
-                   index=jnp.asarray(prefixes.max_len, jnp.int32))
-
-
 @functools.partial(jax.jit, static_argnames=("graphdef", "settings", "max_new_tokens", "pad_id"),
                    donate_argnames=("cache",))
 def prefill_suffixes(graphdef: nnx.GraphDef, state: nnx.State, cache: KVCache,
-                     tokens: jax.Array, valid: jax.Array, offsets: jax.Array, key: jax.Array,
-                     stop_ids: jax.Array, *, settings: SamplingSettings, max_new_tokens: int,
-                     pad_id: int) -> tuple[KVCache, DecodeState]:
-    """Run each row's own tokens `[B, Ls]` (left-padded) after its gathered prefix.
+                     tokens: jax.Array, valid: jax.Array, offsets: jax.Array,
+                     prefixes: SharedPrefixes, key: jax.Array, stop_ids: jax.Array, *,
+                     settings: SamplingSettings, max_new_tokens: int, pad_id: int
+                     ) -> tuple[KVCache, DecodeState]:
+    """Run each row's own tokens `[B, Ls]` (left-padded) into the (reused, emptied) cache,
+    after the row's shared prefix.
 
     `offsets` `[B]` are the prefixes' real lengths: the positions continue from there, while
-    the pads between prefix and suffix stay invalid slots that no token attends to.
+    the pads of prefix and suffix are invalid slots that no token attends to.
     """
     model = nnx.merge(graphdef, state)
-    return _first_token(model, cache, tokens, valid, offsets, key, stop_ids, settings,
-                        max_new_tokens, pad_id)
+    return _first_token(model, _emptied(cache), tokens, valid, offsets, key, stop_ids,
+                        settings, max_new_tokens, pad_id, prefixes)
 
 
 @functools.partial(jax.jit, static_argnames=("graphdef", "settings", "pad_id"),
                    donate_argnames=("cache", "decode_state"))
 def decode(graphdef: nnx.GraphDef, state: nnx.State, cache: KVCache, decode_state: DecodeState,
-           key: jax.Array, stop_ids: jax.Array, *, settings: SamplingSettings, pad_id: int
-           ) -> tuple[KVCache, DecodeState]:
-    """Produce tokens one at a time until every row stopped or the output buffer is full."""
+           key: jax.Array, stop_ids: jax.Array, prefixes: SharedPrefixes | None = None, *,
+           settings: SamplingSettings, pad_id: int) -> tuple[KVCache, DecodeState]:
+    """Produce tokens one at a time until every row stopped or the output buffer is full
+    (rows continuing shared prefixes read them from `prefixes`, not from their cache)."""
     model = nnx.merge(graphdef, state)
     max_new_tokens = decode_state.output.shape[1]
 
@@ -140,7 +132,7 @@ def decode(graphdef: nnx.GraphDef, state: nnx.State, cache: KVCache, decode_stat
         cache, ds = carry
         ones = jnp.ones_like(ds.token)[:, None]
         hidden, cache = model.hidden(ds.token[:, None], ds.position[:, None],
-                                     segment_ids=ones, cache=cache)
+                                     segment_ids=ones, cache=cache, prefixes=prefixes)
         logits = model.logits(hidden[:, 0])
         token, done = _next_tokens(logits, key, ds.step, ds.done, stop_ids, pad_id, settings)
         output = jax.lax.dynamic_update_slice(ds.output, token[:, None], (0, ds.step))

@@ -6,11 +6,12 @@ the prefill/decode pair once per length bucket rather than once per batch. On a 
 is sharded over the data axes and the KV cache follows it.
 
 With prefix caching, prompts sharing a prefix are batched by group instead (`sample.prefix`):
-each batch prefills its distinct prefixes once as a `[prefix_rows, Lp]` block, gathers them
-into every row's cache, and prefills only the rows' own tokens. Prefix and suffix lengths are
+each batch prefills its distinct prefixes once as a `[prefix_rows, Lp]` block that the rows
+read in place (never copied per row: `model/prefix_attention.py`), and prefills only the rows'
+own tokens into a cache of their own tokens and the decoded ones. Prefix and suffix lengths are
 bucketed like whole prompts, so the extra programs compile once per (Lp, Ls) bucket pair. On a
 mesh the prefix block is sharded like the batch (its row count rounded up to the shards) and
-the gather lets XLA move each prefix to the rows that need it.
+XLA moves each prefix's keys to the rows that need them.
 """
 
 from __future__ import annotations
@@ -27,10 +28,10 @@ from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from gentool_jax.model.kv_cache import KVCache, init_cache
+from gentool_jax.model.prefix_attention import SharedPrefixes
 from gentool_jax.sample.decode import (
     DecodeState,
     decode,
-    gather_prefixes,
     prefill,
     prefill_prefixes,
     prefill_suffixes,
@@ -150,9 +151,10 @@ class _Runner:
     def _key(self, number: int) -> jax.Array:
         return jax.random.fold_in(jax.random.key(self.seed), number)
 
-    def _decode(self, cache: KVCache, first: DecodeState, key: jax.Array) -> np.ndarray:
+    def _decode(self, cache: KVCache, first: DecodeState, key: jax.Array,
+                prefixes: SharedPrefixes | None = None) -> np.ndarray:
         cache, final = decode(self.graphdef, self.state, cache, first, key, self.stop_array,
-                              settings=self.settings, pad_id=self.pad_id)
+                              prefixes, settings=self.settings, pad_id=self.pad_id)
         self._keep("main", cache)
         return np.asarray(jax.device_get(final.output))
 
@@ -171,32 +173,56 @@ class _Runner:
     def shared(self, batch: SharedBatch, number: int) -> np.ndarray:
         """`[batch_size, max_new_tokens]` output of a batch whose rows continue shared prefixes.
 
-        Slots of a row: its prefix left-padded to `[0, Lp)`, its own tokens left-padded to
-        `[Lp, Lp + Ls)`, then the decoded tokens; the pads between are invalid slots.
-        Filler rows (a short last batch) continue prefix 0 with one pad token, and unused
-        prefix rows are one pad token: both are computed and never read.
+        The prefixes sit left-padded in `[prefix_rows, Lp]`; a row's cache holds its own tokens
+        left-padded to `[0, Ls)`, then the decoded tokens. Filler rows (a short last batch)
+        continue prefix 0 with one pad token, and unused prefix rows are one pad token: both
+        are computed and never read.
         """
         prefix_tokens, prefix_valid = _left_pad([list(p) for p in batch.prefixes],
                                                 self.prefix_rows, self.bucket, self.pad_id)
         own = [self.prompts[i][len(batch.prefixes[p]):] for i, p in batch.rows]
         tokens, valid = _left_pad(own, self.batch_size, self.bucket, self.pad_id)
-        which = np.zeros(self.batch_size, np.int32)
-        which[:len(own)] = [p for _, p in batch.rows]
         offsets = np.zeros(self.batch_size, np.int32)
         offsets[:len(own)] = [len(batch.prefixes[p]) for _, p in batch.rows]
-        prefixes = self._take("prefix", prefix_tokens.shape)
-        prefixes = prefill_prefixes(self.graphdef, self.state, prefixes,
-                                    *self._place(prefix_tokens, prefix_valid))
-        length = prefix_tokens.shape[1] + tokens.shape[1] + self.max_new_tokens
-        cache = self._take("main", (self.batch_size, length))
-        tokens, valid, which, offsets = self._place(tokens, valid, which, offsets)
-        cache = gather_prefixes(prefixes, cache, which)
-        self._keep("prefix", prefixes)
+        row_of_slot, slot_of_row = _prefix_slots([p for _, p in batch.rows], self.prefix_rows,
+                                                 self.batch_size)
+        prefix_cache = self._take("prefix", prefix_tokens.shape)
+        prefix_cache = prefill_prefixes(self.graphdef, self.state, prefix_cache,
+                                        *self._place(prefix_tokens, prefix_valid))
+        prefixes = SharedPrefixes(prefix_cache, *self._place(row_of_slot, slot_of_row))
+        cache = self._take("main", (self.batch_size, tokens.shape[1] + self.max_new_tokens))
+        tokens, valid, offsets = self._place(tokens, valid, offsets)
         key = self._key(number)
-        cache, first = prefill_suffixes(self.graphdef, self.state, cache, tokens, valid, offsets,
-                                        key, self.stop_array, settings=self.settings,
+        cache, first = prefill_suffixes(self.graphdef, self.state, cache, tokens, valid,
+                                        offsets, prefixes, key, self.stop_array,
+                                        settings=self.settings,
                                         max_new_tokens=self.max_new_tokens, pad_id=self.pad_id)
-        return self._decode(cache, first, key)
+        output = self._decode(cache, first, key, prefixes)
+        self._keep("prefix", prefix_cache)
+        return output
+
+
+def _prefix_slots(which: list[int], prefix_rows: int, batch_size: int
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """(row of each query slot `[prefix_rows * C]`, slot of each row `[batch_size]`).
+
+    Prefix r owns slots `[r * C, (r + 1) * C)`, C = the rows a prefix holds at most (at least
+    `batch_size // prefix_rows`, so that the usual batch compiles one shape, else the next
+    power of two). Unused slots point at row 0 and filler rows at slot 0: both are computed
+    and never read.
+    """
+    counts = np.bincount(np.asarray(which, np.int64), minlength=prefix_rows)
+    slots = max(batch_size // prefix_rows, 1)
+    while slots < counts.max():
+        slots *= 2
+    row_of_slot = np.zeros(prefix_rows * slots, np.int32)
+    slot_of_row = np.zeros(batch_size, np.int32)
+    taken = np.zeros(prefix_rows, np.int64)
+    for row, prefix in enumerate(which):
+        slot = prefix * slots + taken[prefix]
+        taken[prefix] += 1
+        row_of_slot[slot], slot_of_row[row] = row, slot
+    return row_of_slot, slot_of_row
 
 
 def _until_stop(row: np.ndarray, stops: list[int]) -> list[int]:
