@@ -12,6 +12,7 @@ command line (`config_check.py`) before any view is made.
 from __future__ import annotations
 
 import dataclasses
+import types
 import typing
 from typing import Any, TypeVar
 
@@ -20,16 +21,23 @@ View = TypeVar("View")
 
 def section_view(cls: type[View], section: Any) -> View:
     """`section` as a `cls` (a frozen dataclass), each field cast to its annotated type
-    (`str`, `int`, `float`, `bool`, or a tuple); a `cls` already is one and comes back as is,
-    so a function may take either."""
+    (`str`, `int`, `float`, `bool`, a tuple, or one of them `| None`); a `cls` already is one
+    and comes back as is, so a function may take either."""
     if isinstance(section, cls):
         return section
     hints = typing.get_type_hints(cls)
-    return cls(**{field.name: _cast(hints[field.name], section[field.name])
+    # Attribute access reads a ConfigDict and another view alike, so a module may view a part
+    # of the view its caller took (a stage's input fields of the whole stage section).
+    return cls(**{field.name: _cast(hints[field.name], getattr(section, field.name))
                   for field in dataclasses.fields(cls)})
 
 
 def _cast(kind: Any, value: Any) -> Any:
-    if typing.get_origin(kind) is tuple:
+    origin = typing.get_origin(kind)
+    if origin is tuple:
         return tuple(value)
+    if origin in (typing.Union, types.UnionType):  # `X | None`: a field None may switch off
+        if value is None:
+            return None
+        (kind,) = (arg for arg in typing.get_args(kind) if arg is not type(None))
     return kind(value)

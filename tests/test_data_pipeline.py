@@ -178,3 +178,28 @@ def test_tfds_source_gives_the_jsonl_batches(tmp_path, tiny_tokenizer):  # noqa:
                                           stage_config=stage, seed=4)
         batches[source] = [next(it) for _ in range(5)]
     _assert_same(batches["jsonl"], batches["tfds"])
+
+
+def test_loaded_records_batch_as_their_file(tmp_path, tiny_tokenizer):  # noqa: F811
+    """`train` reads the file once and hands the records on: each stage's subset of them must
+    batch exactly as the stage reading the file itself did."""
+    import json
+
+    from gentool_jax.data.sources import TfdsRecords, load_records
+
+    path = tmp_path / "train.jsonl"
+    write_records(path, make_records(12))
+    data, stage = _configs(batch_size=2, variants=("weak", "both"))
+    loaded = load_records(path)
+    batches = [[next(it) for _ in range(3)] for it in (
+        input_pipeline.make_train_iterator(source, tiny_tokenizer, data_config=data,
+                                           stage_config=stage, seed=1)
+        for source in (path, loaded))]
+    _assert_same(*batches)
+    # A TFDS split is scanned once for its variants; a stage's subset reuses that scan.
+    elements = [{"record": json.dumps(r).encode(), "variant": r["variant"].encode()}
+                for r in loaded]
+    every = TfdsRecords(elements, range(len(elements)), [r["variant"] for r in loaded], "tfds")
+    subset = every.with_variants(("weak", "both"))
+    assert [subset[i] for i in range(len(subset))] == [
+        r for r in loaded if r["variant"] in ("weak", "both")]

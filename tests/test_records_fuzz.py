@@ -69,6 +69,20 @@ def _bad_line(rng: random.Random) -> bytes:
         return b'{"id": NaN}'
 
 
+def _fails_in_one_line(read, path, case: str, line) -> int:
+    """1 if `read()` raises a one-line RecordError naming `path`, 0 if the file was valid; any
+    other exception fails the test."""
+    try:
+        read()
+    except RecordError as error:
+        message = str(error)
+        assert message.startswith(f"{path}:") and "\n" not in message, message
+        return 1
+    except Exception as error:  # noqa: BLE001 - the point of the test
+        pytest.fail(f"{case}: {type(error).__name__}: {error} for line {line[:200]!r}")
+    return 0
+
+
 def test_generated_garbage_gives_one_line_errors_for_every_reader(tmp_path):
     rng = random.Random(0)
     valid = json.dumps(make_record(0)).encode()
@@ -81,15 +95,7 @@ def test_generated_garbage_gives_one_line_errors_for_every_reader(tmp_path):
         if case % 10 == 0:  # the importer also detects the file kind from the first line
             readers.append(lambda p=path: import_file(p, toolset_size=2, seed=0))
         for read in readers:
-            try:
-                read()
-            except RecordError as error:
-                message = str(error)
-                assert message.startswith(f"{path}:") and "\n" not in message, message
-                errors += 1
-            except Exception as error:  # noqa: BLE001 - the point of the test
-                pytest.fail(f"case {case}: {type(error).__name__}: {error} for line "
-                            f"{line[:200]!r}")
+            errors += _fails_in_one_line(read, path, f"case {case}", line)
     assert errors >= 1000  # most mutations are invalid; some (inside meta) stay valid
 
 
@@ -150,14 +156,8 @@ def test_generated_garbage_in_every_import_format_gives_one_line_errors(tmp_path
             lines[index] = _garbage(rng, rows[index])
             path = tmp_path / f"{name}{case}.jsonl"
             path.write_bytes(b"\n".join(lines) + b"\n")
-            try:
-                import_file(path, toolset_size=2, seed=0, fmt=fmt)
-            except RecordError as error:
-                message = str(error)
-                assert message.startswith(f"{path}:") and "\n" not in message, message
-                errors += 1
-            except Exception as error:  # noqa: BLE001 - the point of the test
-                pytest.fail(f"{name} case {case}: {type(error).__name__}: {error} for line "
-                            f"{lines[index][:200]!r}")
+            errors += _fails_in_one_line(
+                lambda p=path, f=fmt: import_file(p, toolset_size=2, seed=0, fmt=f), path,
+                f"{name} case {case}", lines[index])
         capsys.readouterr()  # the import summaries of the files that stayed valid
     assert errors >= 600  # some mutations (a description's text, an id) stay valid

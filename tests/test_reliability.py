@@ -1,12 +1,16 @@
 """Reliability checks that need no trained run: state files that survive a crash mid-write,
-and exported adapters that name a base model other machines can find (issue 16)."""
+exported adapters that name a base model other machines can find, and inputs validated before
+any long work (issue 16)."""
 
 import json
 from pathlib import Path
 
 import pytest
+from test_data_common import make_records
 
 from configs import smoke
+from gentool_jax.errors import RecordError
+from gentool_jax.simulate.records import write_records
 from gentool_jax.train.metrics import read_metrics
 
 
@@ -66,3 +70,26 @@ def test_an_adapter_names_the_hub_repository_of_a_model_in_the_hub_cache(tmp_pat
     assert names == {str(snapshot): "meta-llama/Llama-3.2-1B",
                      str(tmp_path / "hub"): str((tmp_path / "hub").resolve()),
                      "smollm2-135m-instruct": HUB_ID, "tiny-random": "tiny-random"}
+
+
+@pytest.mark.parametrize("given", [False, True], ids=["workdir-data", "--data"])
+def test_a_malformed_training_record_fails_before_the_model_loads(tmp_path, monkeypatch, given):
+    """`train` (and `pipeline`, which runs it) reads the records before the base model: a bad
+    line is reported in seconds, naming file and line, and nothing is written to the workdir."""
+    from gentool_jax.model import registry
+    from gentool_jax.train.command import run_training
+
+    workdir = tmp_path / "run"
+    data = tmp_path / "given.jsonl" if given else workdir / "data" / "train.jsonl"
+    data.parent.mkdir(parents=True, exist_ok=True)
+    records = make_records(3)
+    del records[1]["query"]
+    write_records(data, records)
+    for name in ("resolve_model", "load_tokenizer"):
+        monkeypatch.setattr(registry, name, lambda *a, **k: pytest.fail("model loaded first"))
+    config = smoke.get_config()
+    config.workdir = str(workdir)
+    with pytest.raises(RecordError, match=r"\.jsonl:2: missing field 'query'$"):
+        run_training(config, data if given else None)
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == sorted(
+        ["given.jsonl"] if given else ["run", "run/data", "run/data/train.jsonl"])

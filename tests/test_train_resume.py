@@ -152,8 +152,8 @@ def test_checkpoint_cut_off_mid_save_falls_back_to_the_previous_one(setup, capsy
     assert json.loads((workdir / "stage1" / "DONE.json").read_text())["step"] == STEPS
 
 
-def test_nan_loss_stops_with_the_step_and_keeps_the_last_good_checkpoint(setup, monkeypatch):
-    root, data, _ = setup
+def _poison_loss(monkeypatch, at_step: int, value: float) -> None:
+    """Make the train step report `value` as its loss at `at_step` (0-based), as a divergence."""
     from gentool_jax.train import setup as setup_module
 
     real = setup_module.make_train_step
@@ -163,12 +163,17 @@ def test_nan_loss_stops_with_the_step_and_keeps_the_last_good_checkpoint(setup, 
 
         def train_step(lora, opt_state, frozen, batch, step):
             lora, opt_state, metrics = step_fn(lora, opt_state, frozen, batch, step)
-            metrics["loss"] = jnp.where(step == 4, jnp.nan, 1.0) * metrics["loss"]
+            metrics["loss"] = jnp.where(step == at_step, value, 1.0) * metrics["loss"]
             return lora, opt_state, metrics
 
         return train_step
 
     monkeypatch.setattr(setup_module, "make_train_step", poisoned)
+
+
+def test_nan_loss_stops_with_the_step_and_keeps_the_last_good_checkpoint(setup, monkeypatch):
+    root, data, _ = setup
+    _poison_loss(monkeypatch, 4, jnp.nan)
     workdir = root / "nan"
     with pytest.raises(TrainingDivergedError,
                        match=r"step 5.*last good checkpoint is step 4.*lr.*--recover"):
@@ -205,22 +210,9 @@ def test_a_divergence_before_the_first_checkpoint_gives_advice_that_works(setup,
     """No checkpoint to resume: the advice is `train` with the changed setting, after which
     the pipeline accepts the workdir under the same overrides (its config.json follows)."""
     from gentool_jax.run_config import check_same_config
-    from gentool_jax.train import setup as setup_module
 
     root, data, _ = setup
-    real = setup_module.make_train_step
-
-    def poisoned(*args, **kwargs):
-        step_fn = real(*args, **kwargs)
-
-        def train_step(lora, opt_state, frozen, batch, step):
-            lora, opt_state, metrics = step_fn(lora, opt_state, frozen, batch, step)
-            metrics["loss"] = jnp.where(step == 0, jnp.inf, 1.0) * metrics["loss"]
-            return lora, opt_state, metrics
-
-        return train_step
-
-    monkeypatch.setattr(setup_module, "make_train_step", poisoned)
+    _poison_loss(monkeypatch, 0, jnp.inf)
     workdir = root / "inf-at-start"
     with pytest.raises(TrainingDivergedError, match=r"step 1.*no checkpoint was saved yet.*"
                                                     r"lr.*rerun `gentool-jax train`.*pipeline"):

@@ -37,7 +37,7 @@ from gentool_jax.data.shared_prefix import (
     SharedPrefixBatchDataset,
     group_by_toolset,
 )
-from gentool_jax.data.sources import load_records
+from gentool_jax.data.sources import load_records, select_variants
 from gentool_jax.errors import GentoolError
 
 
@@ -154,7 +154,7 @@ def make_dataset(
 
 
 def make_train_iterator(
-    records_path: str | Path,
+    records: str | Path | Sequence[dict[str, Any]],
     tokenizer: Any,
     *,
     data_config: DataConfig | Any,
@@ -165,14 +165,19 @@ def make_train_iterator(
 ) -> BatchIterator:
     """An endless, checkpointable iterator of process-local batches for one training stage.
 
-    `records_path` is a JSONL file (`data.source="jsonl"`) or the simulator's TFDS directory
-    (`data.source="tfds"`). The iterator's `dropped` / `samples` counters say how many samples
-    were skipped as longer than `data.max_len` and how many were batched.
+    `records` is a JSONL file (`data.source="jsonl"`), the simulator's TFDS directory
+    (`data.source="tfds"`), or what `sources.load_records` read from one of them: `train`
+    reads the file once, before loading the model, so a malformed line fails first. The
+    iterator's `dropped` / `samples` counters say how many samples were skipped as longer
+    than `data.max_len` and how many were batched.
     """
     index, count = _process_layout(process_index, process_count)
     data = section_view(DataConfig, data_config)
     stage = section_view(StageInput, stage_config)
-    records = load_records(records_path, source=data.source, variants=stage.variants)
+    if isinstance(records, str | Path):
+        records = load_records(records, source=data.source, variants=stage.variants)
+    else:
+        records = select_variants(records, stage.variants)
     ds = make_dataset(records, tokenizer, data_config=data, stage_config=stage, seed=seed,
                       process_index=index, process_count=count)
     return iter(ds)

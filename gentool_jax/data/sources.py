@@ -26,11 +26,16 @@ def _check_variants(variants: Sequence[str]) -> tuple[str, ...]:
 
 
 class TfdsRecords:
-    """Random access into a TFDS array_record split, decoding each element to a record."""
+    """Random access into a TFDS array_record split, decoding each element to a record.
 
-    def __init__(self, source: Any, indices: Sequence[int], where: str):
+    Each kept element's variant is remembered from the one scan of the split, so a stage's
+    subset (`select_variants`) is taken without reading the split again."""
+
+    def __init__(self, source: Any, indices: Sequence[int], variants: Sequence[str],
+                 where: str):
         self._source = source
         self._indices = list(indices)
+        self._variants = list(variants)
         self._where = where
 
     def __len__(self) -> int:
@@ -39,6 +44,13 @@ class TfdsRecords:
     def __getitem__(self, index: int) -> dict[str, Any]:
         return decode_tfds_element(self._source[self._indices[index]], self._where,
                                    self._indices[index])
+
+    def with_variants(self, variants: Sequence[str]) -> TfdsRecords:
+        """The elements whose variant is in `variants`, in split order."""
+        kept = [(index, variant) for index, variant in zip(self._indices, self._variants)
+                if variant in variants]
+        return TfdsRecords(self._source, [index for index, _ in kept],
+                           [variant for _, variant in kept], self._where)
 
 
 def decode_tfds_element(element: Any, where: str, index: int) -> dict[str, Any]:
@@ -69,7 +81,7 @@ def _dataset_dir(path: Path) -> Path:
     return found[0]
 
 
-def _load_tfds(path: Path, split: str, variants: tuple[str, ...]) -> TfdsRecords:
+def _load_tfds(path: Path, split: str) -> TfdsRecords:
     directory = _dataset_dir(path)
     try:
         import tensorflow_datasets as tfds
@@ -77,25 +89,33 @@ def _load_tfds(path: Path, split: str, variants: tuple[str, ...]) -> TfdsRecords
         source = tfds.builder_from_directory(str(directory)).as_data_source(split=split)
     except Exception as error:  # noqa: BLE001 - tfds raises many unrelated types
         raise GentoolError(f"{directory}: cannot open TFDS split {split!r} ({error})") from None
-    where = f"{directory}[{split}]"
-    keep = []
+    variants = []
     for i in range(len(source)):
         variant = source[i].get("variant", b"")
-        variant = variant.decode("utf-8") if isinstance(variant, bytes) else variant
-        if variant in variants:
-            keep.append(i)
-    return TfdsRecords(source, keep, where)
+        variants.append(variant.decode("utf-8") if isinstance(variant, bytes) else variant)
+    return TfdsRecords(source, range(len(source)), variants, f"{directory}[{split}]")
+
+
+def select_variants(records: Sequence[dict[str, Any]], variants: Sequence[str]
+                    ) -> Sequence[dict[str, Any]]:
+    """The records of `load_records` (any variants) whose variant is in `variants`, so that
+    every stage takes its subset of one read of the file."""
+    variants = _check_variants(variants)
+    if isinstance(records, TfdsRecords):
+        return records.with_variants(variants)
+    return [record for record in records if record["variant"] in variants]
 
 
 def load_records(
     path: str | Path, *, source: str = "jsonl", variants: Sequence[str] = VARIANTS,
     split: str = "train",
 ) -> Sequence[dict[str, Any]]:
-    """The validated records of `path` whose variant is in `variants`, in file order."""
+    """The validated records of `path` whose variant is in `variants`, in file order; a
+    malformed JSONL line raises RecordError here, before any of them is used."""
     variants = _check_variants(variants)
     path = Path(path)
     if source == "jsonl":
-        return [record for record in read_records(path) if record["variant"] in variants]
+        return select_variants(list(read_records(path)), variants)
     if source == "tfds":
-        return _load_tfds(path, split, variants)
+        return _load_tfds(path, split).with_variants(variants)
     raise GentoolError(f"data.source must be one of {', '.join(SOURCES)}, got {source!r}")

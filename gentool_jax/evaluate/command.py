@@ -5,6 +5,7 @@ generation, so any number in the report can be traced back to the text it came f
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import hashlib
 import json
@@ -13,7 +14,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ml_collections import ConfigDict
+
 from gentool_jax.atomic import atomic_open
+from gentool_jax.config_view import section_view
 from gentool_jax.errors import GentoolError
 from gentool_jax.evaluate.generation_cache import (
     GenerationCache,
@@ -31,7 +35,18 @@ BASELINES = ("bm25", "base_model")
 TRAINED = "trained"
 
 
-def _data_dir(config: Any) -> Path:
+@dataclasses.dataclass(frozen=True)
+class EvaluateConfig:
+    """The `config.evaluate` section, typed (`config_view.section_view`)."""
+
+    splits: tuple[str, ...]
+    max_samples_per_split: int
+    queries_per_pair: int
+    baselines: tuple[str, ...]
+    reuse_generations: bool
+
+
+def _data_dir(config: ConfigDict) -> Path:
     return Path(config.workdir) / "data"
 
 
@@ -66,7 +81,7 @@ def _subset(records: list[Record], limit: int, seed: int, per_pair: int = 0) -> 
     return [record for record in records if id(record) in ids]  # file order, for stable output
 
 
-def load_eval_records(config: Any, data: str = "") -> list[Record]:
+def load_eval_records(config: ConfigDict, data: str = "") -> list[Record]:
     """The user's JSONL (all of it) or the configured simulated test splits, each capped at
     `config.evaluate.max_samples_per_split`."""
     if data:
@@ -76,19 +91,19 @@ def load_eval_records(config: Any, data: str = "") -> list[Record]:
         return records
     from gentool_jax.simulate.simulation import split_file
 
+    evaluate = section_view(EvaluateConfig, config.evaluate)
     records: list[Record] = []
-    for split in config.evaluate.splits:
+    for split in evaluate.splits:
         path = _data_dir(config) / split_file(split)
         if not path.is_file():
             raise GentoolError(f"{path} not found: run `gentool-jax simulate` first, or pass "
                                "--data=FILE.jsonl (config.evaluate.splits names the splits)")
-        records += _subset(list(read_records(path)),
-                           int(config.evaluate.max_samples_per_split), int(config.seed),
-                           int(config.evaluate.queries_per_pair))
+        records += _subset(list(read_records(path)), evaluate.max_samples_per_split,
+                           int(config.seed), evaluate.queries_per_pair)
     return records
 
 
-def check_trained_on_these_splits(config: Any, checkpoint: str | None) -> None:
+def check_trained_on_these_splits(config: ConfigDict, checkpoint: str | None) -> None:
     """Refuse to score a training checkpoint on simulated test splits that are not the ones
     simulated with its training records: after a re-simulation into the same workdir, the new
     test splits may hold queries and tools the checkpoint trained on, and the scores would
@@ -125,14 +140,14 @@ def check_trained_on_these_splits(config: Any, checkpoint: str | None) -> None:
             "retrain, restore the old data, or pass --data=FILE to score a file anyway")
 
 
-def _validation_records(config: Any) -> list[Record]:
+def _validation_records(config: ConfigDict) -> list[Record]:
     from gentool_jax.simulate.simulation import split_file
 
     path = _data_dir(config) / split_file("validation")
     return list(read_records(path)) if path.is_file() else []
 
 
-def _weights_roots(config: Any, system: str, checkpoint: str | None) -> list[Path]:
+def _weights_roots(config: ConfigDict, system: str, checkpoint: str | None) -> list[Path]:
     """The files a model system's weights come from: the base model directory, plus for the
     trained system the given checkpoint and every stage's checkpoints (the stage chain)."""
     from gentool_jax.model.registry import resolve_model
@@ -149,7 +164,7 @@ def _weights_roots(config: Any, system: str, checkpoint: str | None) -> list[Pat
     return [root for root in dict.fromkeys(roots) if root.exists()]
 
 
-def _tokenizer(config: Any, system: str, checkpoint: str | None):
+def _tokenizer(config: ConfigDict, system: str, checkpoint: str | None):
     from gentool_jax.model.registry import load_tokenizer, resolve_model
 
     path = Path(checkpoint) if system == TRAINED and checkpoint else None
@@ -158,7 +173,7 @@ def _tokenizer(config: Any, system: str, checkpoint: str | None):
     return load_tokenizer(resolve_model(config.model))
 
 
-def _run_model_system(config: Any, records: list[Record], system: str,
+def _run_model_system(config: ConfigDict, records: list[Record], system: str,
                       checkpoint: str | None, mesh: Any) -> SystemRun:
     """Generations of one model system: from the content cache where the weights, prompt and
     sampling settings match, sampled (and cached) for the rest."""
@@ -175,7 +190,8 @@ def _run_model_system(config: Any, records: list[Record], system: str,
         dtype=str(config.model.dtype), param_dtype=str(config.model.param_dtype),
         sampling=sampling, seed=int(config.seed), prompts=prompts)
     cache = GenerationCache(cache_root(config.model) / "generations", fingerprint)
-    saved = cache.load() if bool(config.evaluate.reuse_generations) else {}
+    reuse = section_view(EvaluateConfig, config.evaluate).reuse_generations
+    saved = cache.load() if reuse else {}
     keys = [prompt_key(prompt) for prompt in prompts]
     missing = [i for i, key in enumerate(keys) if key not in saved]
     info: dict[str, Any] = {"reused": len(records) - len(missing)}
@@ -203,7 +219,7 @@ def _run_model_system(config: Any, records: list[Record], system: str,
                      fingerprint=fingerprint)
 
 
-def _run_systems(config: Any, records: list[Record], systems: Sequence[str],
+def _run_systems(config: ConfigDict, records: list[Record], systems: Sequence[str],
                  checkpoint: str | None) -> list[SystemRun]:
     from gentool_jax.parallel.mesh import make_mesh
 
@@ -218,7 +234,7 @@ def _run_systems(config: Any, records: list[Record], systems: Sequence[str],
     return runs
 
 
-def evaluate_systems(config: Any, records: list[Record], *, out_dir: str | Path,
+def evaluate_systems(config: ConfigDict, records: list[Record], *, out_dir: str | Path,
                      systems: Sequence[str] = BASELINES, checkpoint: str | None = None,
                      info: dict[str, Any] | None = None) -> dict[str, Any]:
     """Run `systems` (any of "bm25", "base_model") plus the trained model when `checkpoint` is
@@ -258,7 +274,7 @@ def evaluate_systems(config: Any, records: list[Record], *, out_dir: str | Path,
     return metrics
 
 
-def evaluate_command(config: Any, options: dict[str, str]) -> int:
+def evaluate_command(config: ConfigDict, options: dict[str, str]) -> int:
     """`gentool-jax evaluate [--checkpoint=DIR] [--data=FILE.jsonl] [--out=DIR]`."""
     data = options.get("data", "")
     checkpoint = options.get("checkpoint", "") or None
@@ -274,7 +290,7 @@ def evaluate_command(config: Any, options: dict[str, str]) -> int:
                      ("max_new_tokens", "temperature", "top_k", "top_p")},
     }
     metrics = evaluate_systems(config, records, out_dir=out_dir,
-                               systems=tuple(config.evaluate.baselines),
+                               systems=section_view(EvaluateConfig, config.evaluate).baselines,
                                checkpoint=checkpoint, info=info)
     print(f"evaluate: wrote {out_dir}/metrics.json, report.md, generations.jsonl and "
           f"{len({s for m in metrics.values() for s in m})} charts")

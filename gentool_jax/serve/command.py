@@ -9,11 +9,15 @@ what is queued) and exit 0: stopping a server on purpose is not an error.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ml_collections import ConfigDict
+
+from gentool_jax.config_view import section_view
 from gentool_jax.errors import GentoolError
 
 if TYPE_CHECKING:
@@ -22,29 +26,41 @@ if TYPE_CHECKING:
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
-def model_id_for(config: Any, checkpoint: str | None) -> str:
+@dataclasses.dataclass(frozen=True)
+class ServeConfig:
+    """The `config.serve` section, typed (`config_view.section_view`)."""
+
+    model_id: str | None  # "" or None: derived from model.name and the checkpoint
+    batch_size: int
+    batch_window_ms: float
+    max_tokens: int
+
+
+def model_id_for(config: ConfigDict, checkpoint: str | None) -> str:
     """`serve.model_id`, else the model's name, suffixed with the checkpoint's directory."""
-    if config.serve.model_id:
-        return str(config.serve.model_id)
+    serve = section_view(ServeConfig, config.serve)
+    if serve.model_id:
+        return serve.model_id
     base = Path(str(config.model.name)).name
     return f"{base}+{Path(checkpoint).resolve().name}" if checkpoint else base
 
 
-def build_service(config: Any, model: Any, tokenizer: Any, model_id: str, mesh: Any = None
+def build_service(config: ConfigDict, model: Any, tokenizer: Any, model_id: str, mesh: Any = None
                   ) -> Service:
     """The app's Service over a loaded model: batcher, engine and the request limits."""
     from gentool_jax.serve.app import Service
     from gentool_jax.serve.batcher import Batcher
     from gentool_jax.serve.engine import SamplerEngine
 
-    engine = SamplerEngine(model, tokenizer, batch_size=int(config.serve.batch_size),
+    serve = section_view(ServeConfig, config.serve)
+    engine = SamplerEngine(model, tokenizer, batch_size=serve.batch_size,
                            bucket=int(config.sample.prompt_bucket), seed=int(config.seed),
                            mesh=mesh)
-    batcher = Batcher(engine, batch_size=int(config.serve.batch_size),
-                      window_s=float(config.serve.batch_window_ms) / 1000.0)
+    batcher = Batcher(engine, batch_size=serve.batch_size,
+                      window_s=serve.batch_window_ms / 1000.0)
     return Service(model_id=model_id, tokenizer=tokenizer, batcher=batcher,
                    stop_ids=engine.stop_ids, tool_style=str(config.data.tool_style),
-                   max_tokens=int(config.serve.max_tokens),
+                   max_tokens=serve.max_tokens,
                    context_length=int(model.config.max_position_embeddings))
 
 
@@ -71,7 +87,7 @@ def _signals_end_normally() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
-def serve_command(config: Any, options: dict[str, str]) -> int:
+def serve_command(config: ConfigDict, options: dict[str, str]) -> int:
     """Load the model, listen until SIGINT/SIGTERM, then shut down gracefully; returns 0."""
     try:
         import uvicorn

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import jax
+from ml_collections import ConfigDict
 
+from gentool_jax.config_view import section_view
+from gentool_jax.data.sources import load_records
 from gentool_jax.errors import GentoolError
 from gentool_jax.run_config import record_config
 from gentool_jax.train.checkpoint import (
@@ -15,9 +17,10 @@ from gentool_jax.train.checkpoint import (
     model_fingerprint,
     read_done,
 )
+from gentool_jax.train.views import StageConfig, TrainConfig
 
 
-def configured_stages(config: Any, stages: list[str] | None = None) -> list[str]:
+def configured_stages(config: ConfigDict, stages: list[str] | None = None) -> list[str]:
     """`stages` (default: all of config.train.stages), each checked to have its section."""
     configured = list(config.train.stages)
     for name in configured:
@@ -32,12 +35,12 @@ def configured_stages(config: Any, stages: list[str] | None = None) -> list[str]
     return stages
 
 
-def default_data_path(config: Any) -> Path:
+def default_data_path(config: ConfigDict) -> Path:
     base = Path(config.workdir) / "data"
-    return base / "tfds" if str(config.data.source) == "tfds" else base / "train.jsonl"
+    return base / "tfds" if config.data.source == "tfds" else base / "train.jsonl"
 
 
-def run_training(config: Any, data_path: str | Path | None = None,
+def run_training(config: ConfigDict, data_path: str | Path | None = None,
                  stages: list[str] | None = None, recover: bool = False) -> dict:
     """Train the given stages (default: all configured) and return {stage: summary}.
 
@@ -55,6 +58,7 @@ def run_training(config: Any, data_path: str | Path | None = None,
     if not jax.distributed.is_initialized():
         distributed.initialize(config.distributed)
     names = configured_stages(config, stages)
+    train = section_view(TrainConfig, config.train)
     workdir = Path(config.workdir)
     # Inputs are checked before anything is written, so a failed start leaves the workdir as
     # it was (its config.json included).
@@ -62,6 +66,9 @@ def run_training(config: Any, data_path: str | Path | None = None,
     if not records_path.exists():
         raise GentoolError(f"training data {records_path} does not exist; run `gentool-jax "
                            "simulate` first or pass --data=PATH")
+    # Read (and so validated) once, before the model loads: a malformed line fails in seconds,
+    # and every stage takes its variants from these records.
+    records = load_records(records_path, source=config.data.source)
     mesh = make_mesh(config.mesh)
     model_dir = resolve_model(config.model)
     tokenizer = load_tokenizer(model_dir)
@@ -75,15 +82,16 @@ def run_training(config: Any, data_path: str | Path | None = None,
     summaries = {}
     for stage in names:
         done = read_done(workdir / stage)
-        if done is not None and done.get("step") == int(config.train[stage].steps):
+        if done is not None and done.get("step") == section_view(StageConfig,
+                                                                 config.train[stage]).steps:
             # A finished stage is skipped only if it is the stage this config would train.
             current = stage_metadata(config, stage, inputs, stage_init(config, stage, workdir))
             check_compatible(done.get("metadata", {}), current, where=workdir / stage)
             summaries[stage] = {**done, "skipped": True}
             continue
-        seed = int(config.seed) + 1000 * (list(config.train.stages).index(stage) + 1)
+        seed = int(config.seed) + 1000 * (train.stages.index(stage) + 1)
         state = build_stage(config, stage, model_dir, workdir, mesh, seed=seed)
-        summaries[stage] = run_stage(config, stage, state, records_path=records_path,
+        summaries[stage] = run_stage(config, stage, state, records=records,
                                      tokenizer=tokenizer, workdir=workdir, mesh=mesh,
                                      inputs=inputs, seed=seed, recover=recover)
         del state
@@ -97,7 +105,7 @@ def run_training(config: Any, data_path: str | Path | None = None,
     return summaries
 
 
-def train_command(config: Any, options: dict[str, str]) -> int:
+def train_command(config: ConfigDict, options: dict[str, str]) -> int:
     stage = options.get("stage") or "all"  # "all" or a name in config.train.stages
     run_training(config, data_path=options.get("data") or None,
                  stages=None if stage == "all" else [stage], recover=bool(options.get("recover")))

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import jax
 import jax.numpy as jnp
+from ml_collections import ConfigDict
 from tqdm import tqdm
 
+from gentool_jax.config_view import section_view
 from gentool_jax.data.input_pipeline import (
+    DataConfig,
     checkpoint_restore_args,
     checkpoint_save_args,
     make_train_iterator,
@@ -26,11 +30,14 @@ from gentool_jax.train.checkpoint import (
 )
 from gentool_jax.train.metrics import MetricsWriter, model_flops_utilization, read_metrics
 from gentool_jax.train.setup import StageState
+from gentool_jax.train.views import StageConfig, TrainConfig
 
 
-def stage_metadata(config: Any, stage: str, inputs: dict, init: dict) -> dict:
+def stage_metadata(config: ConfigDict, stage: str, inputs: dict, init: dict) -> dict:
     """What a checkpoint records so a resume can prove it continues the same run; `inputs`
-    identifies the base model and the training records (`base_model`, `train_data`)."""
+    identifies the base model and the training records (`base_model`, `train_data`). The
+    values are the raw config's, not a view's: a resume compares them with what earlier runs
+    saved."""
     stage_config = config.train[stage]
     train = config.train
     return {
@@ -83,16 +90,19 @@ def _check_finite(loss: float, step: int, metrics: dict, stage_dir: Path,
         f"{int(metrics['target_tokens'])} target tokens); {advice}.")
 
 
-def run_stage(config: Any, stage: str, state: StageState, *, records_path: Path, tokenizer: Any,
-              workdir: Path, mesh: Any, inputs: dict, seed: int, recover: bool = False) -> dict:
-    """Train `stage` to its configured step count; returns its summary (also written as DONE)."""
-    stage_config = config.train[stage]
+def run_stage(config: ConfigDict, stage: str, state: StageState, *, records: Sequence[dict],
+              tokenizer: Any, workdir: Path, mesh: Any, inputs: dict, seed: int,
+              recover: bool = False) -> dict:
+    """Train `stage` to its configured step count; returns its summary (also written as DONE).
+    `records` are the training records of every variant (`sources.load_records`)."""
+    stage_config = section_view(StageConfig, config.train[stage])
+    train = section_view(TrainConfig, config.train)
+    data = section_view(DataConfig, config.data)
     stage_dir = workdir / stage
-    total_steps = int(stage_config.steps)
-    iterator = make_train_iterator(records_path, tokenizer, data_config=config.data,
+    total_steps = stage_config.steps
+    iterator = make_train_iterator(records, tokenizer, data_config=data,
                                    stage_config=stage_config, seed=seed)
-    checkpoints = StageCheckpoints(stage_dir / "checkpoints",
-                                   keep=int(config.train.keep_checkpoints))
+    checkpoints = StageCheckpoints(stage_dir / "checkpoints", keep=train.keep_checkpoints)
     metadata = stage_metadata(config, stage, inputs, state.init)
     start = checkpoints.latest_step() or 0
     if start:
@@ -110,7 +120,7 @@ def run_stage(config: Any, stage: str, state: StageState, *, records_path: Path,
               "config)" if start else f"{stage}: training from step 0 (no checkpoint yet)",
               flush=True)
     writer = MetricsWriter(stage_dir, resume_step=start)
-    tokens_per_step = int(stage_config.batch_size) * int(config.data.max_len)
+    tokens_per_step = stage_config.batch_size * data.max_len
     bar = tqdm(total=total_steps, initial=start, desc=stage, dynamic_ncols=True,
                disable=jax.process_index() != 0)
     last_saved = start or None
@@ -126,7 +136,7 @@ def run_stage(config: Any, stage: str, state: StageState, *, records_path: Path,
             window_steps += 1
             _check_finite(loss, step + 1, metrics, stage_dir, last_saved)
             done = step + 1
-            if done % int(config.train.log_every) == 0 or done == total_steps:
+            if done % train.log_every == 0 or done == total_steps:
                 tokens_per_second = tokens_per_step * window_steps / window_seconds
                 mfu = model_flops_utilization(tokens_per_second, state.base_params,
                                               str(config.model.dtype))
@@ -139,7 +149,7 @@ def run_stage(config: Any, stage: str, state: StageState, *, records_path: Path,
                                 mfu="n/a" if mfu is None else f"{mfu:.1%}")
                 window_seconds, window_steps = 0.0, 0
             bar.update(1)
-            if done % int(config.train.checkpoint_every) == 0 or done == total_steps:
+            if done % train.checkpoint_every == 0 or done == total_steps:
                 checkpoints.save(done, lora=state.lora, opt_state=state.opt_state,
                                  data=checkpoint_save_args(iterator), metadata=metadata)
                 last_saved = done

@@ -15,7 +15,10 @@ import jax.numpy as jnp
 from flax import nnx
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
+from ml_collections import ConfigDict
 
+from gentool_jax.config_view import section_view
+from gentool_jax.data.input_pipeline import DataConfig
 from gentool_jax.errors import GentoolError
 from gentool_jax.model.lora import count_params, split_lora
 from gentool_jax.parallel.partition import batch_sharding, state_shardings
@@ -23,6 +26,7 @@ from gentool_jax.train.checkpoint import model_fingerprint
 from gentool_jax.train.optimizer import make_optimizer
 from gentool_jax.train.stage_chain import previous_stage, start_of_stage
 from gentool_jax.train.step import compile_train_step, make_train_step
+from gentool_jax.train.views import StageConfig, TrainConfig
 
 
 @dataclasses.dataclass
@@ -49,33 +53,36 @@ def load_base(model_dir: Path, model_config: Any, mesh: Mesh, *,
                       remat=str(model_config.remat), attention=attention)
 
 
-def training_attention(config: Any, model_dir: Path) -> str:
+def training_attention(config: ConfigDict, model_dir: Path) -> str:
     """`model.attention` resolved for this backend, dtype, data layout and architecture."""
     from gentool_jax.model.attention_kernels import resolve_attention
     from gentool_jax.model.config import ModelConfig
 
     return resolve_attention(
         str(config.model.attention), backend=jax.default_backend(),
-        dtype=str(config.model.dtype), share_prefix=bool(config.data.share_prefix),
+        dtype=str(config.model.dtype),
+        share_prefix=section_view(DataConfig, config.data).share_prefix,
         sliding_window=ModelConfig.from_hf(model_dir).sliding_window,
         num_devices=jax.device_count())
 
 
-def stage_init(config: Any, stage: str, workdir: Path) -> dict:
+def stage_init(config: ConfigDict, stage: str, workdir: Path) -> dict:
     """Where a stage's adapters start: recorded in its checkpoints, checked on resume."""
     return _init_record(config, previous_stage(config, stage, workdir))
 
 
-def _init_record(config: Any, previous: tuple[str, int] | None) -> dict:
+def _init_record(config: ConfigDict, previous: tuple[str, int] | None) -> dict:
     if previous is None:
         return {"mode": "fresh"}
-    return {"mode": str(config.train.stage2_init), "from": previous[0], "step": previous[1]}
+    mode = section_view(TrainConfig, config.train).stage2_init
+    return {"mode": mode, "from": previous[0], "step": previous[1]}
 
 
-def build_stage(config: Any, stage: str, model_dir: Path, workdir: Path, mesh: Mesh,
+def build_stage(config: ConfigDict, stage: str, model_dir: Path, workdir: Path, mesh: Mesh,
                 *, seed: int) -> StageState:
     """Base model (+ merged earlier adapters), fresh or inherited adapters, optimizer, step fn."""
-    stage_config = config.train[stage]
+    stage_config = section_view(StageConfig, config.train[stage])
+    train = section_view(TrainConfig, config.train)
     if stage_config.grad_accum < 1 or stage_config.batch_size % stage_config.grad_accum:
         raise GentoolError(f"config.train.{stage}: batch_size {stage_config.batch_size} must "
                            f"split into grad_accum={stage_config.grad_accum} equal micro-batches")
@@ -111,8 +118,8 @@ def build_stage(config: Any, stage: str, model_dir: Path, workdir: Path, mesh: M
             f"config.train.{stage}: micro-batch of {micro_rows} rows (batch_size / grad_accum) "
             f"does not split over the {data_shards} data-parallel devices (mesh data × fsdp)")
     step_fn = compile_train_step(
-        make_train_step(graphdef, optimizer, grad_accum=int(stage_config.grad_accum),
-                        dropout_seed=seed, loss_chunk=int(config.train.loss_chunk)),
+        make_train_step(graphdef, optimizer, grad_accum=stage_config.grad_accum,
+                        dropout_seed=seed, loss_chunk=train.loss_chunk),
         lora_shardings=lora_shardings, opt_shardings=opt_shardings,
         frozen_shardings=frozen_shardings, batch_sharding=batch_sharding(mesh))
     return StageState(graphdef=graphdef, lora=lora, opt_state=opt_state, frozen=frozen,

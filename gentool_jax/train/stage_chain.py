@@ -15,21 +15,23 @@ it applies to every one after):
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from flax import nnx
+from ml_collections import ConfigDict
 
+from gentool_jax.config_view import section_view
 from gentool_jax.errors import CheckpointError, GentoolError
 from gentool_jax.model.hf_export import collect_adapters
 from gentool_jax.model.lora import apply_lora, merge_lora, split_lora
 from gentool_jax.train.checkpoint import StageCheckpoints, read_done
+from gentool_jax.train.views import TrainConfig
 
 STAGE_INIT = ("continue", "merge")
 
 
-def previous_stage(config: Any, stage: str, workdir: Path) -> tuple[str, int] | None:
+def previous_stage(config: ConfigDict, stage: str, workdir: Path) -> tuple[str, int] | None:
     """(stage name, final step) this stage builds on, or None for the first stage."""
-    stages = list(config.train.stages)
+    stages = section_view(TrainConfig, config.train).stages
     index = stages.index(stage)
     if index == 0:
         return None
@@ -65,15 +67,15 @@ def restore_adapters(model: nnx.Module, directory: Path, step: int | None,
     return step
 
 
-def start_of_stage(model: nnx.Module, config: Any, workdir: Path, stage: str, *,
+def start_of_stage(model: nnx.Module, config: ConfigDict, workdir: Path, stage: str, *,
                    rngs: nnx.Rngs, fingerprint: str) -> list[dict]:
     """Make the base `model` what `stage` starts training from (the rule in the module
     docstring); fresh adapters come from `rngs`. Returns the adapter sets merged into the base,
     in order (empty unless `merge`)."""
-    mode = str(config.train.stage2_init)
+    train = section_view(TrainConfig, config.train)
+    mode, stages = train.stage2_init, train.stages
     if mode not in STAGE_INIT:
         raise GentoolError(f"config.train.stage2_init must be one of {STAGE_INIT}, got {mode!r}")
-    stages = list(config.train.stages)
     earlier = stages[: stages.index(stage)]
     workdir = Path(workdir)
     merged: list[dict] = []
