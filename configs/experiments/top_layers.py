@@ -2,7 +2,8 @@
 
 The base is frozen, so the backward pass stops at the lowest adapted layer: a one-row step
 of this config took 8.4 s against 13.6 s with adapters on every layer (same VM, same
-minute), and the same minutes train ≈1.6× the samples. Stage 1 24 steps, stage 2 176, a
+minute), and the same minutes train ≈1.6× the samples, but it learned less per sample than
+the default on validation and on the loss (docs/results.md). Stage 1 24 steps, stage 2 176, a
 checkpoint every 16 steps and all kept, so validation can be read along the way:
 
     gentool-jax train --config=configs/experiments/top_layers.py
@@ -12,7 +13,8 @@ checkpoint every 16 steps and all kept, so validation can be read along the way:
 
 from configs.experiments import learning_curve
 
-TOP_LAYERS = r"layers\.(1[5-9]|2[0-9])\..*(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj)$"
+TOP_LAYERS = (r"layers\.(1[5-9]|2[0-9])\."
+              r".*(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj)$")
 
 
 def get_config():
