@@ -14,15 +14,26 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
+from pathlib import Path
 from typing import Any, TypeVar
 
 View = TypeVar("View")
 
 
+@dataclasses.dataclass(frozen=True)
+class RunSettings:
+    """The top-level fields of a run (`section_view(RunSettings, config)`): the seed every
+    random choice derives from, and the directory everything a run writes goes under."""
+
+    seed: int
+    workdir: Path
+
+
 def section_view(cls: type[View], section: Any) -> View:
     """`section` as a `cls` (a frozen dataclass), each field cast to its annotated type
-    (`str`, `int`, `float`, `bool`, a tuple, or one of them `| None`); a `cls` already is one
-    and comes back as is, so a function may take either."""
+    (`str`, `int`, `float`, `bool`, `Path`, a tuple, one of them `| None`, or a nested view of
+    a subsection); a `cls` already is one and comes back as is, so a function may take
+    either."""
     if isinstance(section, cls):
         return section
     hints = typing.get_type_hints(cls)
@@ -33,6 +44,8 @@ def section_view(cls: type[View], section: Any) -> View:
 
 
 def _cast(kind: Any, value: Any) -> Any:
+    if dataclasses.is_dataclass(kind):  # a subsection (`model.lora`) as its own view
+        return section_view(kind, value)
     origin = typing.get_origin(kind)
     if origin is tuple:
         return tuple(value)

@@ -18,12 +18,16 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from ml_collections import ConfigDict
+
 from gentool_jax.atomic import atomic_open, write_json, write_text
+from gentool_jax.config_view import RunSettings, section_view
 from gentool_jax.errors import GentoolError
 from gentool_jax.evaluate.bfcl_ast import ERROR_KINDS, check_call, irrelevance_verdicts
 from gentool_jax.evaluate.metrics import compute_metrics
 from gentool_jax.evaluate.parser import ParsedOutput, parse_output
 from gentool_jax.model import model_cache
+from gentool_jax.model.settings import ModelSettings
 from gentool_jax.simulate.records import DEFAULT_TOOL, Record, normalize_tool, validate_record
 
 BFCL_VERSION = "2026.3.23"
@@ -94,13 +98,13 @@ class BfclSource:
         return rows
 
 
-def open_source(config: Any, data: str = "") -> BfclSource:
+def open_source(config: ConfigDict, data: str = "") -> BfclSource:
     """`data` (a directory or wheel) if given, else the pinned wheel, downloaded into the
     model cache's downloads/ on first use."""
     if data:
         version = BFCL_VERSION if Path(data).name == WHEEL_NAME else f"local files ({data})"
         return BfclSource(data, version)
-    downloads = model_cache.cache_root(config.model) / "downloads"
+    downloads = model_cache.cache_root(section_view(ModelSettings, config.model)) / "downloads"
     return BfclSource(download_wheel(downloads), BFCL_VERSION)
 
 
@@ -309,14 +313,14 @@ def render_report(payload: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _probes(records: list[Record], categories: list[str], config: Any) -> list[Record]:
+def _probes(records: list[Record], categories: list[str], seed: int) -> list[Record]:
     """`--probes`: the derived probes of the chosen multiple / live_multiple questions."""
     from gentool_jax.evaluate.bfcl_probes import SOURCE_CATEGORIES, derive_probes
 
     if not set(categories) & set(SOURCE_CATEGORIES):
         raise GentoolError("--probes derives from multiple / live_multiple: add one of them to "
                            "--categories")
-    return derive_probes(records, int(config.seed))
+    return derive_probes(records, seed)
 
 
 def _score_probes(records: list[Record], parsed: list[ParsedOutput]) -> dict[str, Any]:
@@ -325,13 +329,13 @@ def _score_probes(records: list[Record], parsed: list[ParsedOutput]) -> dict[str
     return score_scenario(records, parsed)
 
 
-def _leakage(config: Any, options: dict[str, str], loaded: dict[str, list[Record]],
+def _leakage(workdir: Path, options: dict[str, str], loaded: dict[str, list[Record]],
              out_dir: Path) -> dict[str, Any] | None:
     """leakage.md / .json against --train-data or <workdir>/data/train.jsonl when it exists;
     the per-category counts (None when there is no training split)."""
     from gentool_jax.evaluate.bfcl_leakage import write_leakage
 
-    train = options.get("train-data", "") or Path(config.workdir) / "data" / "train.jsonl"
+    train = options.get("train-data", "") or workdir / "data" / "train.jsonl"
     if not options.get("train-data") and not Path(train).is_file():
         return None
     report = write_leakage(out_dir, loaded, train)
@@ -340,7 +344,7 @@ def _leakage(config: Any, options: dict[str, str], loaded: dict[str, list[Record
             for category, counts in report["categories"].items()}
 
 
-def bfcl_command(config: Any, options: dict[str, str]) -> int:
+def bfcl_command(config: ConfigDict, options: dict[str, str]) -> int:
     """`gentool-jax bfcl [--checkpoint=DIR] [--out=DIR] [--limit=N] [--categories=a,b]
     [--data=DIR|WHEEL] [--probes] [--train-data=FILE]`: convert, generate, score and write
     records.jsonl, generations.jsonl, metrics.json and report.md into --out (and leakage.md /
@@ -350,10 +354,11 @@ def bfcl_command(config: Any, options: dict[str, str]) -> int:
     from gentool_jax.simulate.records import write_records
     from gentool_jax.train.inference import check_checkpoint
 
+    settings = section_view(RunSettings, config)
     categories = parse_categories(options.get("categories", ""))
     limit = _limit(str(options.get("limit", "0")))
     checkpoint = options.get("checkpoint", "") or None
-    out_dir = Path(options.get("out", "") or Path(config.workdir) / "bfcl")
+    out_dir = Path(options.get("out", "") or settings.workdir / "bfcl")
     # The base model alone without a checkpoint; with one, the trained model, next to the base
     # model when config.evaluate.baselines names it (as `evaluate` does).
     systems = ["base_model"] if (checkpoint is None
@@ -363,12 +368,12 @@ def bfcl_command(config: Any, options: dict[str, str]) -> int:
     source = open_source(config, options.get("data", ""))
     loaded = {category: load_category(source, category) for category in categories}
     records = [record for category in categories
-               for record in take(loaded[category], limit, int(config.seed))]
-    probes = _probes(records, categories, config) if options.get("probes") else []
+               for record in take(loaded[category], limit, settings.seed)]
+    probes = _probes(records, categories, settings.seed) if options.get("probes") else []
     records += probes
     out_dir.mkdir(parents=True, exist_ok=True)
     write_records(out_dir / "records.jsonl", records)
-    leakage = _leakage(config, options, loaded, out_dir)
+    leakage = _leakage(settings.workdir, options, loaded, out_dir)
     mesh = make_mesh(config.mesh)
     results: dict[str, dict[str, Any]] = {}
     probe_results: dict[str, dict[str, Any]] = {}
@@ -396,7 +401,8 @@ def bfcl_command(config: Any, options: dict[str, str]) -> int:
                     }, ensure_ascii=False) + "\n")
     payload = {"info": {
         "bfcl_version": source.version, "source": str(source.path), "categories": categories,
-        "limit": limit, "model": str(config.model.name), "checkpoint": checkpoint or "",
+        "limit": limit, "model": section_view(ModelSettings, config.model).name,
+        "checkpoint": checkpoint or "",
         "tool_style": str(config.data.tool_style),
         "sampling": {key: config.sample[key] for key in
                      ("max_new_tokens", "temperature", "top_k", "top_p")},

@@ -17,7 +17,7 @@ from typing import Any
 from ml_collections import ConfigDict
 
 from gentool_jax.atomic import atomic_open
-from gentool_jax.config_view import section_view
+from gentool_jax.config_view import RunSettings, section_view
 from gentool_jax.errors import GentoolError
 from gentool_jax.evaluate.generation_cache import (
     GenerationCache,
@@ -29,6 +29,8 @@ from gentool_jax.evaluate.parser import parse_output
 from gentool_jax.evaluate.report import write_reports
 from gentool_jax.evaluate.systems import SystemRun, run_bm25, run_model
 from gentool_jax.model.model_cache import directory_digest
+from gentool_jax.model.settings import ModelSettings
+from gentool_jax.sample.settings import SampleSettings
 from gentool_jax.simulate.records import Record, read_records
 
 BASELINES = ("bm25", "base_model")
@@ -47,7 +49,7 @@ class EvaluateConfig:
 
 
 def _data_dir(config: ConfigDict) -> Path:
-    return Path(config.workdir) / "data"
+    return section_view(RunSettings, config).workdir / "data"
 
 
 def _subset(records: list[Record], limit: int, seed: int, per_pair: int = 0) -> list[Record]:
@@ -99,7 +101,7 @@ def load_eval_records(config: ConfigDict, data: str = "") -> list[Record]:
             raise GentoolError(f"{path} not found: run `gentool-jax simulate` first, or pass "
                                "--data=FILE.jsonl (config.evaluate.splits names the splits)")
         records += _subset(list(read_records(path)), evaluate.max_samples_per_split,
-                           int(config.seed), evaluate.queries_per_pair)
+                           section_view(RunSettings, config).seed, evaluate.queries_per_pair)
     return records
 
 
@@ -152,13 +154,13 @@ def _weights_roots(config: ConfigDict, system: str, checkpoint: str | None) -> l
     trained system the given checkpoint and every stage's checkpoints (the stage chain)."""
     from gentool_jax.model.registry import resolve_model
 
-    roots = [resolve_model(config.model)]
+    roots = [resolve_model(section_view(ModelSettings, config.model))]
     if system == TRAINED:
         parts = Path(checkpoint).parts if checkpoint else ()
         if checkpoint:
             roots.append(Path(checkpoint))
         for stage in config.train.stages:  # the chain up to the checkpoint's own stage
-            roots.append(Path(config.workdir) / str(stage) / "checkpoints")
+            roots.append(section_view(RunSettings, config).workdir / str(stage) / "checkpoints")
             if str(stage) in parts:
                 break
     return [root for root in dict.fromkeys(roots) if root.exists()]
@@ -170,16 +172,19 @@ def _tokenizer(config: ConfigDict, system: str, checkpoint: str | None):
     path = Path(checkpoint) if system == TRAINED and checkpoint else None
     if path is not None and (path / "tokenizer_config.json").is_file():
         return load_tokenizer(path)
-    return load_tokenizer(resolve_model(config.model))
+    return load_tokenizer(resolve_model(section_view(ModelSettings, config.model)))
 
 
 def _run_model_system(config: ConfigDict, records: list[Record], system: str,
                       checkpoint: str | None, mesh: Any) -> SystemRun:
     """Generations of one model system: from the content cache where the weights, prompt and
-    sampling settings match, sampled (and cached) for the rest."""
+    sampling settings match, sampled (and cached) for the rest. The fingerprint takes the raw
+    `config.sample` values, as the generations cached by earlier runs were keyed."""
     from gentool_jax.data.render import encode_prompt
     from gentool_jax.model.model_cache import cache_root
 
+    model_settings = section_view(ModelSettings, config.model)
+    seed = section_view(RunSettings, config).seed
     tokenizer = _tokenizer(config, system, checkpoint)
     style = str(config.data.tool_style)
     prompts = [encode_prompt(record, tokenizer, style) for record in records]
@@ -187,9 +192,9 @@ def _run_model_system(config: ConfigDict, records: list[Record], system: str,
                                                     "top_p")}
     fingerprint = system_fingerprint(
         weights=directory_digest(_weights_roots(config, system, checkpoint)),
-        dtype=str(config.model.dtype), param_dtype=str(config.model.param_dtype),
-        sampling=sampling, seed=int(config.seed), prompts=prompts)
-    cache = GenerationCache(cache_root(config.model) / "generations", fingerprint)
+        dtype=model_settings.dtype, param_dtype=model_settings.param_dtype,
+        sampling=sampling, seed=seed, prompts=prompts)
+    cache = GenerationCache(cache_root(model_settings) / "generations", fingerprint)
     reuse = section_view(EvaluateConfig, config.evaluate).reuse_generations
     saved = cache.load() if reuse else {}
     keys = [prompt_key(prompt) for prompt in prompts]
@@ -204,7 +209,8 @@ def _run_model_system(config: ConfigDict, records: list[Record], system: str,
         print(f"evaluate: generating with {system} on {len(missing)} records "
               f"({info['reused']} reused from the generation cache)")
         run = run_model(system, model, tokenizer, [records[i] for i in missing],
-                        sample_config=config.sample, tool_style=style, seed=int(config.seed),
+                        sample_config=section_view(SampleSettings, config.sample),
+                        tool_style=style, seed=seed,
                         mesh=mesh)
         del model
         gc.collect()
@@ -278,12 +284,12 @@ def evaluate_command(config: ConfigDict, options: dict[str, str]) -> int:
     """`gentool-jax evaluate [--checkpoint=DIR] [--data=FILE.jsonl] [--out=DIR]`."""
     data = options.get("data", "")
     checkpoint = options.get("checkpoint", "") or None
-    out_dir = Path(options.get("out", "") or Path(config.workdir) / "eval")
+    out_dir = Path(options.get("out", "") or section_view(RunSettings, config).workdir / "eval")
     if not data:
         check_trained_on_these_splits(config, checkpoint)
     records = load_eval_records(config, data)
     info = {
-        "model": str(config.model.name), "checkpoint": checkpoint or "",
+        "model": section_view(ModelSettings, config.model).name, "checkpoint": checkpoint or "",
         "data": data or str(_data_dir(config)), "records": len(records),
         "tool_style": str(config.data.tool_style),
         "sampling": {key: config.sample[key] for key in

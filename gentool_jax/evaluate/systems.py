@@ -15,7 +15,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from ml_collections import ConfigDict
 
+from gentool_jax.config_view import section_view
+from gentool_jax.sample.settings import SampleSettings
 from gentool_jax.simulate.records import DEFAULT_TOOL, Record, toolset_key
 
 
@@ -64,14 +67,16 @@ def run_bm25(records: Sequence[Record], validation: Sequence[Record]) -> SystemR
 
 
 def run_model(name: str, model: Any, tokenizer: Any, records: Sequence[Record], *,
-              sample_config: Any, tool_style: str, seed: int = 0, mesh: Any = None,
-              prefix_cache: bool = True) -> SystemRun:
+              sample_config: SampleSettings | ConfigDict, tool_style: str, seed: int = 0,
+              mesh: Any = None, prefix_cache: bool = True) -> SystemRun:
     """Prompt `model` with every record (the training prompt, generation header included).
 
     With `prefix_cache`, records presenting the same tools in the same order share the prefill
     of their common prompt prefix (the system prompt with the toolset, ≈80% of a prompt);
-    greedy answers are the same either way.
+    greedy answers are the same either way. `sample_config` is a `SampleSettings` or the
+    `config.sample` section it views.
     """
+    sample = section_view(SampleSettings, sample_config)
     from gentool_jax.data.render import encode_prompt
     from gentool_jax.sample.generate import generate, stop_ids_for
     from gentool_jax.sample.prefix import shared_prefix_lengths
@@ -84,10 +89,9 @@ def run_model(name: str, model: Any, tokenizer: Any, records: Sequence[Record], 
     stops = stop_ids_for(tokenizer)
     start = time.perf_counter()
     outputs = generate(
-        model, prompts, max_new_tokens=int(sample_config.max_new_tokens), stop_ids=stops,
-        temperature=float(sample_config.temperature), top_k=int(sample_config.top_k),
-        top_p=float(sample_config.top_p), seed=seed, pad_id=int(pad_id),
-        batch_size=int(sample_config.batch_size), bucket=int(sample_config.prompt_bucket),
+        model, prompts, max_new_tokens=sample.max_new_tokens, stop_ids=stops,
+        temperature=sample.temperature, top_k=sample.top_k, top_p=sample.top_p, seed=seed,
+        pad_id=int(pad_id), batch_size=sample.batch_size, bucket=sample.prompt_bucket,
         prefix_lengths=prefix_lengths, mesh=mesh, progress=True)
     seconds = time.perf_counter() - start
     generations = [

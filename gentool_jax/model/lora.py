@@ -19,8 +19,11 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 from flax import nnx
+from ml_collections import ConfigDict
 
+from gentool_jax.config_view import section_view
 from gentool_jax.errors import GentoolError
+from gentool_jax.model.settings import LoraSettings
 
 LoRAParam = nnx.LoRAParam
 
@@ -75,22 +78,25 @@ def iter_linears(model: nnx.Module) -> Iterator[tuple[str, nnx.Module]]:
             yield ".".join(str(part) for part in path), module
 
 
-def apply_lora(model: nnx.Module, lora_config: Any, rngs: nnx.Rngs) -> list[str]:
+def apply_lora(model: nnx.Module, lora_config: LoraSettings | ConfigDict,
+               rngs: nnx.Rngs) -> list[str]:
     """Attach fresh adapters to every linear whose path matches `lora_config.targets`.
 
-    Returns the adapted paths. A pattern matching nothing is an error: training without any
-    trainable parameter would silently do nothing.
+    `lora_config` is a `LoraSettings` or the `config.model.lora` section it views. Returns the
+    adapted paths. A pattern matching nothing is an error: training without any trainable
+    parameter would silently do nothing.
     """
+    settings = section_view(LoraSettings, lora_config)
     try:
-        pattern = re.compile(lora_config.targets)
+        pattern = re.compile(settings.targets)
     except re.error as error:
         raise GentoolError(f"config.model.lora.targets is not a valid regex: {error}") from None
-    if lora_config.rank < 1:
-        raise GentoolError(f"config.model.lora.rank must be >= 1, got {lora_config.rank}")
-    if not 0.0 <= lora_config.dropout < 1.0:
+    if settings.rank < 1:
+        raise GentoolError(f"config.model.lora.rank must be >= 1, got {settings.rank}")
+    if not 0.0 <= settings.dropout < 1.0:
         raise GentoolError(f"config.model.lora.dropout must be in [0, 1), got "
-                           f"{lora_config.dropout}")
-    param_dtype = jnp.dtype(lora_config.param_dtype)
+                           f"{settings.dropout}")
+    param_dtype = jnp.dtype(settings.param_dtype)
     adapted = []
     for path, linear in list(iter_linears(model)):
         if not pattern.fullmatch(path):
@@ -99,13 +105,13 @@ def apply_lora(model: nnx.Module, lora_config: Any, rngs: nnx.Rngs) -> list[str]
             raise GentoolError(f"{path} already has a LoRA adapter; merge it first")
         fan_in, fan_out = linear.kernel.shape
         # `nnx.data` marks the slot as holding state even where the linear declared it static.
-        linear.lora = nnx.data(LoRA(fan_in, fan_out, rank=lora_config.rank,
-                                    alpha=lora_config.alpha, dropout=lora_config.dropout,
+        linear.lora = nnx.data(LoRA(fan_in, fan_out, rank=settings.rank,
+                                    alpha=settings.alpha, dropout=settings.dropout,
                                     param_dtype=param_dtype, rngs=rngs))
         adapted.append(path)
     if not adapted:
         names = [path for path, _ in iter_linears(model)][:8]
-        raise GentoolError(f"config.model.lora.targets={lora_config.targets!r} matches no "
+        raise GentoolError(f"config.model.lora.targets={settings.targets!r} matches no "
                            f"linear layer (paths look like {names})")
     return adapted
 

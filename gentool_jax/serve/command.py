@@ -17,8 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 from ml_collections import ConfigDict
 
-from gentool_jax.config_view import section_view
+from gentool_jax.config_view import RunSettings, section_view
 from gentool_jax.errors import GentoolError
+from gentool_jax.model.settings import ModelSettings
+from gentool_jax.sample.settings import SampleSettings
 
 if TYPE_CHECKING:
     from gentool_jax.serve.app import Service
@@ -41,7 +43,7 @@ def model_id_for(config: ConfigDict, checkpoint: str | None) -> str:
     serve = section_view(ServeConfig, config.serve)
     if serve.model_id:
         return serve.model_id
-    base = Path(str(config.model.name)).name
+    base = Path(section_view(ModelSettings, config.model).name).name
     return f"{base}+{Path(checkpoint).resolve().name}" if checkpoint else base
 
 
@@ -54,7 +56,8 @@ def build_service(config: ConfigDict, model: Any, tokenizer: Any, model_id: str,
 
     serve = section_view(ServeConfig, config.serve)
     engine = SamplerEngine(model, tokenizer, batch_size=serve.batch_size,
-                           bucket=int(config.sample.prompt_bucket), seed=int(config.seed),
+                           bucket=section_view(SampleSettings, config.sample).prompt_bucket,
+                           seed=section_view(RunSettings, config).seed,
                            mesh=mesh)
     batcher = Batcher(engine, batch_size=serve.batch_size,
                       window_s=serve.batch_window_ms / 1000.0)

@@ -7,9 +7,10 @@ from pathlib import Path
 import jax
 from ml_collections import ConfigDict
 
-from gentool_jax.config_view import section_view
+from gentool_jax.config_view import RunSettings, section_view
 from gentool_jax.data.sources import load_records
 from gentool_jax.errors import GentoolError
+from gentool_jax.model.settings import ModelSettings
 from gentool_jax.run_config import record_config
 from gentool_jax.train.checkpoint import (
     check_compatible,
@@ -36,7 +37,7 @@ def configured_stages(config: ConfigDict, stages: list[str] | None = None) -> li
 
 
 def default_data_path(config: ConfigDict) -> Path:
-    base = Path(config.workdir) / "data"
+    base = section_view(RunSettings, config).workdir / "data"
     return base / "tfds" if config.data.source == "tfds" else base / "train.jsonl"
 
 
@@ -59,7 +60,9 @@ def run_training(config: ConfigDict, data_path: str | Path | None = None,
         distributed.initialize(config.distributed)
     names = configured_stages(config, stages)
     train = section_view(TrainConfig, config.train)
-    workdir = Path(config.workdir)
+    run = section_view(RunSettings, config)
+    model = section_view(ModelSettings, config.model)
+    workdir = run.workdir
     # Inputs are checked before anything is written, so a failed start leaves the workdir as
     # it was (its config.json included).
     records_path = Path(data_path) if data_path else default_data_path(config)
@@ -70,10 +73,10 @@ def run_training(config: ConfigDict, data_path: str | Path | None = None,
     # and every stage takes its variants from these records.
     records = load_records(records_path, source=config.data.source)
     mesh = make_mesh(config.mesh)
-    model_dir = resolve_model(config.model)
+    model_dir = resolve_model(model)
     tokenizer = load_tokenizer(model_dir)
     inputs = {
-        "base_model": {"name": str(config.model.name),
+        "base_model": {"name": model.name,
                        "fingerprint": model_fingerprint(model_dir)},
         "train_data": {"path": str(records_path), "fingerprint": data_fingerprint(records_path)},
     }
@@ -89,7 +92,7 @@ def run_training(config: ConfigDict, data_path: str | Path | None = None,
             check_compatible(done.get("metadata", {}), current, where=workdir / stage)
             summaries[stage] = {**done, "skipped": True}
             continue
-        seed = int(config.seed) + 1000 * (train.stages.index(stage) + 1)
+        seed = run.seed + 1000 * (train.stages.index(stage) + 1)
         state = build_stage(config, stage, model_dir, workdir, mesh, seed=seed)
         summaries[stage] = run_stage(config, stage, state, records=records,
                                      tokenizer=tokenizer, workdir=workdir, mesh=mesh,
@@ -106,6 +109,7 @@ def run_training(config: ConfigDict, data_path: str | Path | None = None,
 
 
 def train_command(config: ConfigDict, options: dict[str, str]) -> int:
+    """`gentool-jax train [--stage=all|NAME] [--data=PATH] [--recover]`."""
     stage = options.get("stage") or "all"  # "all" or a name in config.train.stages
     run_training(config, data_path=options.get("data") or None,
                  stages=None if stage == "all" else [stage], recover=bool(options.get("recover")))

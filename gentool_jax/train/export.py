@@ -11,7 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from flax import nnx
+from ml_collections import ConfigDict
 
+from gentool_jax.config_view import RunSettings, section_view
 from gentool_jax.errors import GentoolError
 from gentool_jax.model.hf_export import (
     collect_adapters,
@@ -21,17 +23,18 @@ from gentool_jax.model.hf_export import (
 )
 from gentool_jax.model.lora import iter_linears, merge_lora
 from gentool_jax.model.registry import base_model_id
+from gentool_jax.model.settings import ModelSettings
 from gentool_jax.parallel.partition import place_model
 from gentool_jax.train.checkpoint import model_fingerprint
 from gentool_jax.train.stage_chain import restore_adapters, start_of_stage
 
 
-def locate_checkpoint(config: Any, checkpoint: str) -> tuple[Path, str, int | None]:
+def locate_checkpoint(config: ConfigDict, checkpoint: str) -> tuple[Path, str, int | None]:
     """(workdir, stage, step or None = latest) from --checkpoint (stage dir, its checkpoints
     dir or one step dir), defaulting to the last configured stage that has checkpoints."""
     stages = list(config.train.stages)
     if not checkpoint:
-        workdir = Path(config.workdir)
+        workdir = section_view(RunSettings, config).workdir
         for stage in reversed(stages):
             directory = workdir / stage / "checkpoints"
             if directory.is_dir() and any(p.name.isdigit() for p in directory.iterdir()):
@@ -51,7 +54,7 @@ def locate_checkpoint(config: Any, checkpoint: str) -> tuple[Path, str, int | No
     return path.parent.parent, stage, step
 
 
-def exported_base_name(model_config: Any) -> str:
+def exported_base_name(model_config: ModelSettings | ConfigDict) -> str:
     """The adapter's `base_model_name_or_path`: the Hugging Face repository when it is known
     (the embedded default's, or a directory in the Hugging Face hub cache layout
     `.../models--ORG--NAME/snapshots/REVISION`), so the adapter loads on any machine with
@@ -67,7 +70,8 @@ def exported_base_name(model_config: Any) -> str:
     return name
 
 
-def load_trained_model(config: Any, checkpoint: str = "", mesh: Any = None):
+def load_trained_model(config: ConfigDict, checkpoint: str = "",
+                       mesh: Any = None) -> tuple[nnx.Module, list[dict], Path]:
     """(model with its last adapters attached, adapter sets merged on the way, base model dir).
 
     The adapter sets list every stage's adapters that were merged into the base weights before
@@ -77,9 +81,10 @@ def load_trained_model(config: Any, checkpoint: str = "", mesh: Any = None):
     from gentool_jax.train.setup import load_base
 
     workdir, target, step = locate_checkpoint(config, checkpoint)
-    model_dir = resolve_model(config.model)
+    model_settings = section_view(ModelSettings, config.model)
+    model_dir = resolve_model(model_settings)
     fingerprint = model_fingerprint(model_dir)
-    model = load_base(model_dir, config.model, mesh)
+    model = load_base(model_dir, model_settings, mesh)
     merged = start_of_stage(model, config, workdir, target, rngs=nnx.Rngs(params=0, dropout=0),
                             fingerprint=fingerprint)
     restore_adapters(model, workdir / target / "checkpoints", step, fingerprint)
@@ -88,19 +93,21 @@ def load_trained_model(config: Any, checkpoint: str = "", mesh: Any = None):
     return model, merged, model_dir
 
 
-def export_trained(config: Any, checkpoint: str = "", out: str = "") -> Path:
+def export_trained(config: ConfigDict, checkpoint: str = "", out: str = "") -> Path:
     """Write `<out>/adapter` (PEFT) and `<out>/merged` (HF); returns `out`.
 
     Both are written into `<out>.partial` and swapped in whole, so a kill mid-export leaves the
     previous export (if any) in place, never a mix of the two.
     """
     model, merged, model_dir = load_trained_model(config, checkpoint)
-    out_dir = Path(out) if out else Path(config.workdir) / "export"
+    model_settings = section_view(ModelSettings, config.model)
+    out_dir = Path(out) if out else section_view(RunSettings, config).workdir / "export"
     partial = out_dir.with_name(out_dir.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     adapters = combine([*merged, collect_adapters(model)])
-    export_peft_adapter(adapters, partial / "adapter", base_model=exported_base_name(config.model),
-                        dropout=float(config.model.lora.dropout),
+    export_peft_adapter(adapters, partial / "adapter",
+                        base_model=exported_base_name(model_settings),
+                        dropout=model_settings.lora.dropout,
                         linear_paths=[path for path, _ in iter_linears(model)])
     merge_lora(model)
     export_merged(model, model_dir, partial / "merged")
@@ -113,7 +120,8 @@ def export_trained(config: Any, checkpoint: str = "", out: str = "") -> Path:
     return out_dir
 
 
-def export_command(config: Any, options: dict[str, str]) -> int:
+def export_command(config: ConfigDict, options: dict[str, str]) -> int:
+    """`gentool-jax export [--checkpoint=DIR] [--out=DIR]`."""
     out = export_trained(config, options.get("checkpoint", ""), options.get("out", ""))
     print(f"PEFT adapter: {out / 'adapter'}\nmerged HF model: {out / 'merged'}")
     return 0

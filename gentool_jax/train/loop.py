@@ -13,7 +13,7 @@ import jax.numpy as jnp
 from ml_collections import ConfigDict
 from tqdm import tqdm
 
-from gentool_jax.config_view import section_view
+from gentool_jax.config_view import RunSettings, section_view
 from gentool_jax.data.input_pipeline import (
     DataConfig,
     checkpoint_restore_args,
@@ -22,6 +22,7 @@ from gentool_jax.data.input_pipeline import (
     to_global_batch,
 )
 from gentool_jax.errors import TrainingDivergedError
+from gentool_jax.model.settings import ModelSettings
 from gentool_jax.train.checkpoint import (
     RECOVERY_KEYS,
     StageCheckpoints,
@@ -36,8 +37,8 @@ from gentool_jax.train.views import StageConfig, TrainConfig
 def stage_metadata(config: ConfigDict, stage: str, inputs: dict, init: dict) -> dict:
     """What a checkpoint records so a resume can prove it continues the same run; `inputs`
     identifies the base model and the training records (`base_model`, `train_data`). The
-    values are the raw config's, not a view's: a resume compares them with what earlier runs
-    saved."""
+    values are the raw config's, not a view's (the seed's view is the same `int`): a resume
+    compares them with what earlier runs saved."""
     stage_config = config.train[stage]
     train = config.train
     return {
@@ -51,7 +52,7 @@ def stage_metadata(config: ConfigDict, stage: str, inputs: dict, init: dict) -> 
                               "include_ranking", "include_call", "variants")},
         "optimizer": {key: train[key] for key in ("schedule", "weight_decay", "clip_norm", "b1",
                                                   "b2")},
-        "seed": int(config.seed),
+        "seed": section_view(RunSettings, config).seed,
         "stage2_init": init,
         "stage_name": stage,
     }
@@ -98,6 +99,7 @@ def run_stage(config: ConfigDict, stage: str, state: StageState, *, records: Seq
     stage_config = section_view(StageConfig, config.train[stage])
     train = section_view(TrainConfig, config.train)
     data = section_view(DataConfig, config.data)
+    compute_dtype = section_view(ModelSettings, config.model).dtype
     stage_dir = workdir / stage
     total_steps = stage_config.steps
     iterator = make_train_iterator(records, tokenizer, data_config=data,
@@ -139,7 +141,7 @@ def run_stage(config: ConfigDict, stage: str, state: StageState, *, records: Seq
             if done % train.log_every == 0 or done == total_steps:
                 tokens_per_second = tokens_per_step * window_steps / window_seconds
                 mfu = model_flops_utilization(tokens_per_second, state.base_params,
-                                              str(config.model.dtype))
+                                              compute_dtype)
                 writer.write(done, {"loss": loss, "grad_norm": float(metrics["grad_norm"]),
                                     "target_tokens": int(metrics["target_tokens"]),
                                     "tokens_per_second": tokens_per_second, "mfu": mfu,

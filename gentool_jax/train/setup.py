@@ -21,6 +21,7 @@ from gentool_jax.config_view import section_view
 from gentool_jax.data.input_pipeline import DataConfig
 from gentool_jax.errors import GentoolError
 from gentool_jax.model.lora import count_params, split_lora
+from gentool_jax.model.settings import ModelSettings
 from gentool_jax.parallel.partition import batch_sharding, state_shardings
 from gentool_jax.train.checkpoint import model_fingerprint
 from gentool_jax.train.optimizer import make_optimizer
@@ -44,13 +45,15 @@ class StageState:
     init: dict  # where the adapters came from (part of the resume-compatibility metadata)
 
 
-def load_base(model_dir: Path, model_config: Any, mesh: Mesh, *,
+def load_base(model_dir: Path, model_config: ModelSettings | ConfigDict, mesh: Mesh | None, *,
               attention: str = "xla") -> nnx.Module:
+    """The frozen base model in `model_config`'s dtypes and remat, sharded over `mesh`."""
     from gentool_jax.model.loading import load_model
 
-    return load_model(model_dir, dtype=jnp.dtype(model_config.dtype),
-                      param_dtype=jnp.dtype(model_config.param_dtype), mesh=mesh,
-                      remat=str(model_config.remat), attention=attention)
+    model = section_view(ModelSettings, model_config)
+    return load_model(model_dir, dtype=jnp.dtype(model.dtype),
+                      param_dtype=jnp.dtype(model.param_dtype), mesh=mesh,
+                      remat=model.remat, attention=attention)
 
 
 def training_attention(config: ConfigDict, model_dir: Path) -> str:
@@ -58,9 +61,9 @@ def training_attention(config: ConfigDict, model_dir: Path) -> str:
     from gentool_jax.model.attention_kernels import resolve_attention
     from gentool_jax.model.config import ModelConfig
 
+    model = section_view(ModelSettings, config.model)
     return resolve_attention(
-        str(config.model.attention), backend=jax.default_backend(),
-        dtype=str(config.model.dtype),
+        model.attention, backend=jax.default_backend(), dtype=model.dtype,
         share_prefix=section_view(DataConfig, config.data).share_prefix,
         sliding_window=ModelConfig.from_hf(model_dir).sliding_window,
         num_devices=jax.device_count())

@@ -23,6 +23,7 @@ from gentool_jax.config_view import section_view
 from gentool_jax.errors import CheckpointError, GentoolError
 from gentool_jax.model.hf_export import collect_adapters
 from gentool_jax.model.lora import apply_lora, merge_lora, split_lora
+from gentool_jax.model.settings import LoraSettings
 from gentool_jax.train.checkpoint import StageCheckpoints, read_done
 from gentool_jax.train.views import TrainConfig
 
@@ -74,21 +75,22 @@ def start_of_stage(model: nnx.Module, config: ConfigDict, workdir: Path, stage: 
     in order (empty unless `merge`)."""
     train = section_view(TrainConfig, config.train)
     mode, stages = train.stage2_init, train.stages
+    lora = section_view(LoraSettings, config.model.lora)
     if mode not in STAGE_INIT:
         raise GentoolError(f"config.train.stage2_init must be one of {STAGE_INIT}, got {mode!r}")
     earlier = stages[: stages.index(stage)]
     workdir = Path(workdir)
     merged: list[dict] = []
     if earlier and mode == "continue":
-        apply_lora(model, config.model.lora, rngs)
+        apply_lora(model, lora, rngs)
         step = finished_step(workdir, earlier[-1], stage)
         restore_adapters(model, workdir / earlier[-1] / "checkpoints", step, fingerprint)
         return merged
     for name in earlier:
-        apply_lora(model, config.model.lora, nnx.Rngs(params=0, dropout=0))
+        apply_lora(model, lora, nnx.Rngs(params=0, dropout=0))
         step = finished_step(workdir, name, stage)
         restore_adapters(model, workdir / name / "checkpoints", step, fingerprint)
         merged.append(collect_adapters(model))
         merge_lora(model)
-    apply_lora(model, config.model.lora, rngs)
+    apply_lora(model, lora, rngs)
     return merged
