@@ -24,6 +24,7 @@ from gentool_jax.atomic import atomic_open, write_json, write_text
 from gentool_jax.config_view import RunSettings, section_view
 from gentool_jax.errors import GentoolError
 from gentool_jax.evaluate.bfcl_ast import ERROR_KINDS, check_call, irrelevance_verdicts
+from gentool_jax.evaluate.generation_cache import sampling_fields
 from gentool_jax.evaluate.metrics import compute_metrics
 from gentool_jax.evaluate.parser import ParsedOutput, parse_output
 from gentool_jax.model import model_cache
@@ -404,8 +405,7 @@ def bfcl_command(config: ConfigDict, options: dict[str, str]) -> int:
         "limit": limit, "model": section_view(ModelSettings, config.model).name,
         "checkpoint": checkpoint or "",
         "tool_style": str(config.data.tool_style),
-        "sampling": {key: config.sample[key] for key in
-                     ("max_new_tokens", "temperature", "top_k", "top_p")},
+        "sampling": sampling_fields(config.sample),
         "systems": run_info}, "systems": results}
     if probes:
         payload["probes"] = probe_results

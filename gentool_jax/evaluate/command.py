@@ -22,6 +22,7 @@ from gentool_jax.errors import GentoolError
 from gentool_jax.evaluate.generation_cache import (
     GenerationCache,
     prompt_key,
+    sampling_fields,
     system_fingerprint,
 )
 from gentool_jax.evaluate.metrics import compute_metrics
@@ -159,8 +160,9 @@ def _weights_roots(config: ConfigDict, system: str, checkpoint: str | None) -> l
         parts = Path(checkpoint).parts if checkpoint else ()
         if checkpoint:
             roots.append(Path(checkpoint))
+        workdir = section_view(RunSettings, config).workdir
         for stage in config.train.stages:  # the chain up to the checkpoint's own stage
-            roots.append(section_view(RunSettings, config).workdir / str(stage) / "checkpoints")
+            roots.append(workdir / str(stage) / "checkpoints")
             if str(stage) in parts:
                 break
     return [root for root in dict.fromkeys(roots) if root.exists()]
@@ -188,8 +190,7 @@ def _run_model_system(config: ConfigDict, records: list[Record], system: str,
     tokenizer = _tokenizer(config, system, checkpoint)
     style = str(config.data.tool_style)
     prompts = [encode_prompt(record, tokenizer, style) for record in records]
-    sampling = {key: config.sample[key] for key in ("max_new_tokens", "temperature", "top_k",
-                                                    "top_p")}
+    sampling = sampling_fields(config.sample)
     fingerprint = system_fingerprint(
         weights=directory_digest(_weights_roots(config, system, checkpoint)),
         dtype=model_settings.dtype, param_dtype=model_settings.param_dtype,
@@ -292,8 +293,7 @@ def evaluate_command(config: ConfigDict, options: dict[str, str]) -> int:
         "model": section_view(ModelSettings, config.model).name, "checkpoint": checkpoint or "",
         "data": data or str(_data_dir(config)), "records": len(records),
         "tool_style": str(config.data.tool_style),
-        "sampling": {key: config.sample[key] for key in
-                     ("max_new_tokens", "temperature", "top_k", "top_p")},
+        "sampling": sampling_fields(config.sample),
     }
     metrics = evaluate_systems(config, records, out_dir=out_dir,
                                systems=section_view(EvaluateConfig, config.evaluate).baselines,

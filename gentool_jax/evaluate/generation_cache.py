@@ -23,6 +23,15 @@ import numpy as np
 
 from gentool_jax.evaluate.systems import Generation
 
+SAMPLING_FIELDS = ("max_new_tokens", "temperature", "top_k", "top_p")
+
+
+def sampling_fields(sample_section: Any) -> dict[str, Any]:
+    """The `config.sample` values a generation depends on, raw as the config holds them: the
+    fingerprint and the reports record these, and caches written by earlier runs were keyed
+    by them."""
+    return {key: sample_section[key] for key in SAMPLING_FIELDS}
+
 
 def system_fingerprint(*, weights: str, dtype: str, param_dtype: str, sampling: dict[str, Any],
                        seed: int, prompts: Sequence[Sequence[int]]) -> str:
