@@ -78,3 +78,28 @@ def test_unsupported_options_and_damaged_files_are_named(base_dir, tmp_path):
     (tmp_path / "adapter" / "adapter_model.safetensors").write_bytes(b"not safetensors")
     with pytest.raises(ModelFileError, match="adapter_model.safetensors: not a readable"):
         load_peft_adapter(load_model(base_dir), tmp_path / "adapter")
+
+
+@pytest.mark.parametrize("param_dtype", ["float32", "bfloat16"])
+def test_sampling_loads_fp32_adapters_folded_in(base_dir, tmp_path, param_dtype):
+    """What evaluation and serving load: fp32 adapters folded into the kernels (a decode step
+    then runs no adapter matmuls), the same logits as attached; bf16 kernels keep them
+    attached, since folding a small update into bf16 would round most of it away."""
+    from configs import smoke
+    from gentool_jax.model.lora import adapters
+    from gentool_jax.train.inference import load_for_inference
+
+    _peft_adapter(base_dir, tmp_path / "adapter", r=4, lora_alpha=8,
+                  target_modules=["q_proj", "v_proj", "gate_proj", "down_proj"])
+    config = smoke.get_config()
+    config.model.name = str(base_dir)
+    config.model.param_dtype = config.model.dtype = param_dtype
+    attached = load_model(base_dir, dtype=jnp.dtype(param_dtype),
+                          param_dtype=jnp.dtype(param_dtype))
+    load_peft_adapter(attached, tmp_path / "adapter")
+    model, _ = load_for_inference(config, str(tmp_path / "adapter"))
+    if param_dtype == "float32":
+        assert not adapters(model)
+        np.testing.assert_allclose(_ours(model), _ours(attached), atol=1e-5)
+    else:
+        assert set(adapters(model)) == set(adapters(attached))
