@@ -8,9 +8,10 @@ chain is rebuilt by `train/stage_chain.py`, the same code training uses.
 Sampling folds the adapters into the kernels (`model.lora.merge_lora`) when the base weights
 are fp32: the model computes the same function up to fp32 rounding, and a decode step no longer
 runs two skinny matmuls for each of the (up to 210) adapted linears. On the 2-core CPU that made
-a SmolLM2-135M decode step at batch 32 with adapters on all seven linears 1.8x faster
-(docs/evaluation.md). Adapters on bf16 kernels stay attached: folded in, bf16's 8-bit
-mantissa would round away most of a small update.
+a SmolLM2-135M decode step at batch 32 with adapters on all seven linears 1.12x faster
+(`benchmarks/bench_adapter_decode.py`, docs/evaluation.md). Adapters on bf16 kernels stay
+attached: an update below half a bf16 step of the kernel entry it is added to would be
+rounded away.
 """
 
 from __future__ import annotations
