@@ -3,6 +3,11 @@ the XLA kernel. cuDNN cannot run on a CPU, so its wrapper is run through
 `jax.nn.dot_product_attention`'s reference path (everything but the kernel: layouts, grouped
 heads, the mask); the Pallas TPU kernel runs in Pallas' TPU interpret mode."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -86,7 +91,14 @@ def test_the_cudnn_wrapper_computes_the_xla_kernels_attention():
                  _values_and_grads(attend, q, k, v, spec, weights), atol=1e-5)
 
 
-def test_the_pallas_kernel_in_interpret_mode_computes_the_xla_kernels_attention():
+def test_the_pallas_kernel_refuses_lengths_off_its_tile():
+    q, k, v, _ = _inputs(b=1, t=200, kv_heads=1, groups=1, dim=64)
+    with pytest.raises(ValueError, match="multiples of 128"):
+        attention_kernels._pallas_flash(q, k, v, _spec(np.ones((1, 200), np.int32)))
+
+
+def check_pallas_numerics():
+    """The Pallas kernel in interpret mode against the XLA kernel: packed samples, padding."""
     from jax.experimental.pallas import tpu as pltpu
 
     q, k, v, weights = _inputs(b=1, t=256, kv_heads=1, groups=2, dim=64)
@@ -99,13 +111,7 @@ def test_the_pallas_kernel_in_interpret_mode_computes_the_xla_kernels_attention(
     _assert_same(fused, _values_and_grads(attend, q, k, v, spec, weights), atol=1e-4)
 
 
-def test_the_pallas_kernel_refuses_lengths_off_its_tile():
-    q, k, v, _ = _inputs(b=1, t=200, kv_heads=1, groups=1, dim=64)
-    with pytest.raises(ValueError, match="multiples of 128"):
-        attention_kernels._pallas_flash(q, k, v, _spec(np.ones((1, 200), np.int32)))
-
-
-def test_model_attention_reaches_every_layer(monkeypatch):
+def check_model_attention_reaches_every_layer():
     """A Llama built with attention="pallas" runs the kernel in each layer (interpret mode)
     and gives the XLA model's logits."""
     from flax import nnx
@@ -120,8 +126,7 @@ def test_model_attention_reaches_every_layer(monkeypatch):
     positions = jnp.arange(128, dtype=jnp.int32)[None]
     calls = []
     kernel = attention_kernels._pallas_flash
-    monkeypatch.setattr(attention_kernels, "_pallas_flash",
-                        lambda *args: calls.append(1) or kernel(*args))
+    attention_kernels._pallas_flash = lambda *args: calls.append(1) or kernel(*args)
     logits = {}
     for name in ("xla", "pallas"):
         model = Llama(config, attention=name, rngs=nnx.Rngs(0))
@@ -129,3 +134,22 @@ def test_model_attention_reaches_every_layer(monkeypatch):
             logits[name] = model(tokens, positions)[0]
     assert len(calls) == config.num_layers
     np.testing.assert_allclose(logits["pallas"], logits["xla"], atol=1e-4)
+
+
+@pytest.mark.parametrize("check", ["check_pallas_numerics",
+                                   "check_model_attention_reaches_every_layer"])
+def test_the_pallas_kernel_in_interpret_mode_in_a_fresh_process(check):
+    """Each interpret-mode check runs in its own interpreter. Pallas' TPU interpreter drives
+    the kernel through host callbacks; once, late in a CI run, it took the pytest worker down
+    with it (`node down`, no traceback), while alone it always passed. In a fresh process
+    other tests' JAX state cannot reach it, and a crash there is this test's failure with the
+    child's output, not a lost worker."""
+    tests = Path(__file__).parent
+    code = (f"import sys; sys.path.insert(0, {str(tests)!r}); "
+            f"import {Path(__file__).stem} as checks; checks.{check}()")
+    env = {**os.environ, "JAX_PLATFORMS": "cpu"}
+    env.pop("XLA_FLAGS", None)
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                          timeout=600, cwd=tests.parent)
+    assert done.returncode == 0, (f"{check} exited {done.returncode}:\n"
+                                  f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
