@@ -136,20 +136,29 @@ def check_model_attention_reaches_every_layer():
     np.testing.assert_allclose(logits["pallas"], logits["xla"], atol=1e-4)
 
 
-@pytest.mark.parametrize("check", ["check_pallas_numerics",
-                                   "check_model_attention_reaches_every_layer"])
-def test_the_pallas_kernel_in_interpret_mode_in_a_fresh_process(check):
-    """Each interpret-mode check runs in its own interpreter. Pallas' TPU interpreter drives
-    the kernel through host callbacks; once, late in a CI run, it took the pytest worker down
-    with it (`node down`, no traceback), while alone it always passed. In a fresh process
-    other tests' JAX state cannot reach it, and a crash there is this test's failure with the
-    child's output, not a lost worker."""
+def _run_check_in_a_fresh_process(check: str, timeout: float) -> None:
+    """Pallas' TPU interpreter drives the kernel through host callbacks, and on the 2-core CI
+    machine it has failed intermittently: once it took the pytest worker down (`node down`,
+    no traceback), once a fresh process running the whole-model check hung past 600 s, while
+    alone every check always passed. A fresh process keeps other tests' JAX state out, and a
+    crash or a hang is this test's failure with the child's output, not a lost worker."""
     tests = Path(__file__).parent
     code = (f"import sys; sys.path.insert(0, {str(tests)!r}); "
             f"import {Path(__file__).stem} as checks; checks.{check}()")
     env = {**os.environ, "JAX_PLATFORMS": "cpu"}
     env.pop("XLA_FLAGS", None)
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                          timeout=600, cwd=tests.parent)
+                          timeout=timeout, cwd=tests.parent)
     assert done.returncode == 0, (f"{check} exited {done.returncode}:\n"
                                   f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+
+
+def test_the_pallas_kernel_in_interpret_mode_computes_the_xla_kernels_attention():
+    _run_check_in_a_fresh_process("check_pallas_numerics", timeout=300)
+
+
+@pytest.mark.slow
+def test_model_attention_reaches_every_layer():
+    """Behind `slow`: this whole-model run, dispatched op by op, is the check that hung (see
+    `_run_check_in_a_fresh_process`); the kernel's numerics above stay in the default suite."""
+    _run_check_in_a_fresh_process("check_model_attention_reaches_every_layer", timeout=600)
