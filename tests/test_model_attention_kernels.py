@@ -147,10 +147,20 @@ def _run_check_in_a_fresh_process(check: str, timeout: float) -> None:
             f"import {Path(__file__).stem} as checks; checks.{check}()")
     env = {**os.environ, "JAX_PLATFORMS": "cpu"}
     env.pop("XLA_FLAGS", None)
-    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                          timeout=timeout, cwd=tests.parent)
-    assert done.returncode == 0, (f"{check} exited {done.returncode}:\n"
-                                  f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    try:
+        done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                              text=True, timeout=timeout, cwd=tests.parent)
+    except subprocess.TimeoutExpired as hung:
+        pytest.fail(f"{check} hung past {timeout:.0f} s:\n{_tail(hung.stdout)}\n"
+                    f"{_tail(hung.stderr)}")
+    assert done.returncode == 0, (f"{check} exited {done.returncode}:\n{_tail(done.stdout)}\n"
+                                  f"{_tail(done.stderr)}")
+
+
+def _tail(output: str | bytes | None) -> str:
+    if isinstance(output, bytes):
+        output = output.decode(errors="replace")
+    return (output or "")[-3000:]
 
 
 def test_the_pallas_kernel_in_interpret_mode_computes_the_xla_kernels_attention():
