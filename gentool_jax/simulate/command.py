@@ -116,6 +116,7 @@ def simulate_command(config, options: dict[str, str]) -> int:
     if write_tfds:
         from gentool_jax.simulate.tfds_builder import write_tfds as build_tfds
 
+        print("simulate: writing the TFDS array_record copy ...", flush=True)
         start = time.perf_counter()
         path = build_tfds(out)
         print(f"simulate: TFDS array_record dataset at {path} "

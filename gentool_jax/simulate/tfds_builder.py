@@ -12,6 +12,7 @@ from pathlib import Path
 
 import tensorflow_datasets as tfds
 
+from gentool_jax.console import library_output_hidden
 from gentool_jax.simulate.records import dump_record, read_records
 from gentool_jax.simulate.simulation import SPLITS, split_file
 
@@ -65,7 +66,8 @@ def write_tfds(out_dir: str | Path) -> Path:
     shutil.rmtree(data_dir, ignore_errors=True)
     builder = GentoolRecords(source_dir=out_dir, data_dir=str(data_dir),
                              file_format="array_record")
-    builder.download_and_prepare()
+    with library_output_hidden():  # TFDS's "Downloading ... Unknown size" banner and bars
+        builder.download_and_prepare()
     return Path(builder.data_dir)
 
 
