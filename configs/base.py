@@ -112,6 +112,10 @@ def _data() -> ConfigDict:
     data.num_workers = 0  # Grain worker processes (0 = render in the main process)
     data.prefetch = 2
     data.source = "jsonl"  # jsonl | tfds: where the train split is read from
+    # Loss weight of the decision tokens (the names ranked up to generate_response and the
+    # call's name; data/decisions.py) relative to the other target tokens, which are format
+    # and copying. 1.0 is the paper's plain token-mean loss (docs/training.md).
+    data.decision_weight = 1.0
     return data
 
 
@@ -170,6 +174,15 @@ def _train() -> ConfigDict:
     # Sequence positions projected to the vocabulary at once by the loss; chunks without a
     # target token skip the projection, so smaller chunks skip more of a masked prompt.
     train.loss_chunk = 64
+    # Teacher-forced decision accuracy on validation samples (train/decision_probe.py): the
+    # first ranked name (the call's name without a ranking) scored by one forward pass per
+    # shared-prefix row, logged as probe/* in metrics.jsonl and TensorBoard every `every`
+    # steps (0: only at each stage's last step). samples = 0 turns it off; data = "" reads
+    # <workdir>/data/validation.jsonl.
+    train.probe = ConfigDict()
+    train.probe.samples = 0
+    train.probe.every = 0
+    train.probe.data = ""
     return train
 
 

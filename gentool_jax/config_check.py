@@ -64,6 +64,9 @@ def _get(config: Any, field: str) -> Any:
 def _positive(config: Any) -> Iterable[tuple[str, Any, bool]]:
     """(field, value, allow zero) of every field that must be a positive number."""
     yield "data.max_len", config.data.max_len, False
+    yield "data.decision_weight", config.data.decision_weight, False
+    yield "train.probe.samples", config.train.probe.samples, True
+    yield "train.probe.every", config.train.probe.every, True
     yield "model.lora.rank", config.model.lora.rank, False
     yield "train.checkpoint_every", config.train.checkpoint_every, False
     yield "train.keep_checkpoints", config.train.keep_checkpoints, False

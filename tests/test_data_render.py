@@ -107,7 +107,7 @@ def test_mask_alignment(tiny_tokenizer, style):  # noqa: F811
     assert not mask[: len(prompt)].any() and mask[len(prompt):].all()
     assert tokens[-1] == end_of_turn
     target = render.target_text(record, include_ranking=True, include_call=True)
-    assert tiny_tokenizer.decode(tokens[mask]) == target + "<|im_end|>"
+    assert tiny_tokenizer.decode(tokens[mask > 0]) == target + "<|im_end|>"
     # The template's newline after <|im_end|> is neither kept nor trained.
     full = tiny_tokenizer.apply_chat_template(
         [*render.prompt_messages(record, style), {"role": "assistant", "content": target}],
@@ -131,7 +131,7 @@ def test_stage1_target_ends_after_the_ranking(tiny_tokenizer):  # noqa: F811
     record = make_record(2)
     example = render.encode_example(record, tiny_tokenizer, style="compact",
                                     include_ranking=True, include_call=False)
-    assert tiny_tokenizer.decode(example.tokens[example.loss_mask]) == (
+    assert tiny_tokenizer.decode(example.tokens[example.loss_mask > 0]) == (
         "Ranking: " + json.dumps(record["ranking"]) + "<|im_end|>")
 
 

@@ -53,6 +53,7 @@ class DataConfig:
     num_workers: int
     prefetch: int
     source: str
+    decision_weight: float
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,13 +75,15 @@ class Encoder:
     include_ranking: bool
     include_call: bool
     shuffle: bool
+    decision_weight: float = 1.0
 
     def __call__(self, record: dict[str, Any], rng: np.random.Generator) -> EncodedExample:
         if self.shuffle:
             record = shuffle_tools(record, rng)
         return encode_example(record, self.tokenizer, style=self.style,
                               include_ranking=self.include_ranking,
-                              include_call=self.include_call)
+                              include_call=self.include_call,
+                              decision_weight=self.decision_weight)
 
 
 def _process_layout(process_index: int | None, process_count: int | None) -> tuple[int, int]:
@@ -130,7 +133,7 @@ def make_dataset(
         raise GentoolError("data.share_prefix=True needs data.pack=True (a shared prefix is "
                            "followed by several samples in one row)")
     options = (tokenizer, data.tool_style, stage.include_ranking, stage.include_call,
-               data.shuffle_tools)
+               data.shuffle_tools, data.decision_weight)
     if data.share_prefix:
         source, encoder = GroupSource(records, group_by_toolset(records)), GroupEncoder(*options)
     else:

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from gentool_jax.data.decisions import decision_spans, token_char_ends, tokens_of_span
 from gentool_jax.errors import GentoolError
 from gentool_jax.simulate.records import DEFAULT_TOOL, Record
 
@@ -55,7 +56,7 @@ class EncodedExample:
     """
 
     tokens: np.ndarray  # int32 [length]
-    loss_mask: np.ndarray  # bool [length]
+    loss_mask: np.ndarray  # float32 [length]: 0 prompt, 1 target, `decision_weight` decisions
 
     def __len__(self) -> int:
         return len(self.tokens)
@@ -187,11 +188,14 @@ def encode_example(
     style: str,
     include_ranking: bool,
     include_call: bool,
+    decision_weight: float = 1.0,
 ) -> EncodedExample:
     """Tokens of prompt + target + end-of-turn; the loss covers the target and end-of-turn.
 
     Anything the template appends after the end-of-turn token (ChatML's newline) is cut: it is
     never predicted at generation time, so it must not be trained or take row space.
+    `decision_weight` scales the loss of the decision tokens (`data/decisions.py`): the names
+    ranked up to `generate_response` and the call's name.
     """
     messages = prompt_messages(record, style)
     target = target_text(record, include_ranking=include_ranking, include_call=include_call)
@@ -211,6 +215,19 @@ def encode_example(
             f"{where}: no end-of-turn special token follows the assistant target in the "
             "rendered conversation; the model could not learn to stop")
     tokens = np.asarray(full[: end + 1], dtype=np.int32)
-    loss_mask = np.zeros(len(tokens), dtype=bool)
-    loss_mask[len(prompt):] = True
+    loss_mask = np.zeros(len(tokens), dtype=np.float32)
+    loss_mask[len(prompt):] = 1.0
+    if decision_weight != 1.0:
+        loss_mask[len(prompt) + decision_token_indices(record, tokenizer, full[len(prompt):end],
+                                                       target)] = decision_weight
     return EncodedExample(tokens=tokens, loss_mask=loss_mask)
+
+
+def decision_token_indices(record: Record, tokenizer: Any, target_ids: Sequence[int],
+                           target: str) -> np.ndarray:
+    """Indices into `target_ids` of every decision token of the reply."""
+    spans = decision_spans(target, record)
+    ends = token_char_ends(tokenizer, target_ids, target)
+    chosen = [tokens_of_span(ends, span)
+              for span in (*spans.useful_ranked, spans.call_name) if span is not None]
+    return np.unique(np.concatenate(chosen)) if chosen else np.zeros(0, np.int64)

@@ -72,6 +72,7 @@ class GroupEncoder:
     include_ranking: bool
     include_call: bool
     shuffle: bool
+    decision_weight: float = 1.0
 
     def __call__(self, group: list[dict[str, Any]], rng: np.random.Generator) -> SharedSegment:
         members = [group[i] for i in rng.permutation(len(group))]
@@ -81,14 +82,16 @@ class GroupEncoder:
             members = [reorder_tools(record, order) for record in members]
         examples = [encode_example(record, self.tokenizer, style=self.style,
                                    include_ranking=self.include_ranking,
-                                   include_call=self.include_call) for record in members]
+                                   include_call=self.include_call,
+                                   decision_weight=self.decision_weight)
+                    for record in members]
         return split_shared_prefix(examples)
 
 
 def split_shared_prefix(examples: Sequence[EncodedExample]) -> SharedSegment:
     """The longest common prefix of `examples` that ends before every first target token's
     predecessor, so each turn starts with at least one prompt token that predicts its target."""
-    first_target = min(int(np.argmax(example.loss_mask)) for example in examples)
+    first_target = min(int(np.flatnonzero(example.loss_mask)[0]) for example in examples)
     cut = min(common_prefix_length([example.tokens for example in examples]),
               first_target - 1)
     cut = max(cut, 0)

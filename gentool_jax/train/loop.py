@@ -23,12 +23,14 @@ from gentool_jax.data.input_pipeline import (
 )
 from gentool_jax.errors import TrainingDivergedError
 from gentool_jax.model.settings import ModelSettings
+from gentool_jax.simulate.records import read_records
 from gentool_jax.train.checkpoint import (
     RECOVERY_KEYS,
     StageCheckpoints,
     check_compatible,
     write_done,
 )
+from gentool_jax.train.decision_probe import StageProbe, build_probe, choose_records
 from gentool_jax.train.metrics import MetricsWriter, model_flops_utilization, read_metrics
 from gentool_jax.train.setup import StageState
 from gentool_jax.train.views import StageConfig, TrainConfig
@@ -46,7 +48,8 @@ def stage_metadata(config: ConfigDict, stage: str, inputs: dict, init: dict) -> 
         "lora": {key: config.model.lora[key] for key in ("rank", "alpha", "dropout", "targets",
                                                           "param_dtype")},
         "data": {key: config.data[key] for key in ("tool_style", "max_len", "shuffle_tools",
-                                                    "pack", "share_prefix", "source")},
+                                                    "pack", "share_prefix", "source",
+                                                    "decision_weight")},
         "stage": {key: (list(stage_config[key]) if key == "variants" else stage_config[key])
                   for key in ("batch_size", "grad_accum", "lr", "warmup_steps",
                               "include_ranking", "include_call", "variants")},
@@ -91,6 +94,27 @@ def _check_finite(loss: float, step: int, metrics: dict, stage_dir: Path,
         f"{int(metrics['target_tokens'])} target tokens); {advice}.")
 
 
+def stage_probe(config: ConfigDict, stage_config: StageConfig, tokenizer: Any, workdir: Path,
+                graphdef: Any) -> StageProbe | None:
+    """The stage's decision probe (`config.train.probe`), or None when it is off, when there is
+    no validation file, or in a multi-process run (its rows are not laid out per process)."""
+    settings = config.train.probe
+    if int(settings.samples) <= 0 or jax.process_count() > 1:
+        return None
+    path = Path(settings.data) if settings.data else workdir / "data" / "validation.jsonl"
+    if not path.is_file():
+        print(f"probe: {path} not found; training without the decision probe", flush=True)
+        return None
+    # The run's seed, not the stage's: every stage is probed on the same samples.
+    records = choose_records(list(read_records(path)), int(settings.samples),
+                             section_view(RunSettings, config).seed)
+    probe = build_probe(records, tokenizer, style=config.data.tool_style,
+                        max_len=int(config.data.max_len),
+                        include_ranking=stage_config.include_ranking,
+                        include_call=stage_config.include_call)
+    return StageProbe(probe, graphdef, int(settings.every))
+
+
 def run_stage(config: ConfigDict, stage: str, state: StageState, *, records: Sequence[dict],
               tokenizer: Any, workdir: Path, mesh: Any, inputs: dict, seed: int,
               recover: bool = False) -> dict:
@@ -122,6 +146,10 @@ def run_stage(config: ConfigDict, stage: str, state: StageState, *, records: Seq
               "config)" if start else f"{stage}: training from step 0 (no checkpoint yet)",
               flush=True)
     writer = MetricsWriter(stage_dir, resume_step=start)
+    probe = stage_probe(config, stage_config, tokenizer, workdir, state.graphdef)
+    if probe is not None and start == 0 and stage == config.train.stages[0]:
+        # Where the curve starts: the base model, before any update.
+        writer.write(0, {"samples_seen": 0, **probe.measure(state.lora, state.frozen)})
     tokens_per_step = stage_config.batch_size * data.max_len
     bar = tqdm(total=total_steps, initial=start, desc=stage, dynamic_ncols=True,
                disable=jax.process_index() != 0)
@@ -138,15 +166,17 @@ def run_stage(config: ConfigDict, stage: str, state: StageState, *, records: Seq
             window_steps += 1
             _check_finite(loss, step + 1, metrics, stage_dir, last_saved)
             done = step + 1
-            if done % train.log_every == 0 or done == total_steps:
+            probing = probe is not None and probe.due(done, total_steps)
+            if done % train.log_every == 0 or done == total_steps or probing:
                 tokens_per_second = tokens_per_step * window_steps / window_seconds
                 mfu = model_flops_utilization(tokens_per_second, state.base_params,
                                               compute_dtype)
+                probed = probe.measure(state.lora, state.frozen) if probing else {}
                 writer.write(done, {"loss": loss, "grad_norm": float(metrics["grad_norm"]),
                                     "target_tokens": int(metrics["target_tokens"]),
                                     "tokens_per_second": tokens_per_second, "mfu": mfu,
                                     "dropped_samples": int(iterator.dropped),
-                                    "samples_seen": int(iterator.samples)})
+                                    "samples_seen": int(iterator.samples), **probed})
                 bar.set_postfix(loss=f"{loss:.4f}", tok_s=f"{tokens_per_second:.0f}",
                                 mfu="n/a" if mfu is None else f"{mfu:.1%}")
                 window_seconds, window_steps = 0.0, 0
