@@ -93,3 +93,43 @@ def test_the_builder_rejects_arguments_that_break_the_schema():
     family["queries"] = [query]
     with pytest.raises(build.SourceError, match="passengers.adults: expected integer"):
         build.build_records(pool, [family])
+
+
+def test_the_leakage_report_counts_a_dev_tool_planted_in_training(tmp_path, records, capsys):
+    import json
+
+    from gentool_jax.simulate.records import write_records
+
+    spec = importlib.util.spec_from_file_location("dev_leakage",
+                                                  ROOT / "benchmarks/dev_leakage.py")
+    leakage = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(leakage)
+    planted = next(r for r in records if r["variant"] == "strong")
+    strong = next(t for t in planted["tools"] if t["name"] == planted["call"]["name"])
+    renamed = {**strong, "name": strong["name"].upper()}  # same words, other spelling
+    train = {**planted, "id": "t-0", "scenario": "train", "tools": [renamed],
+             "ranking": [renamed["name"], DEFAULT_TOOL],
+             "call": {"name": renamed["name"], "arguments": {}}}
+    write_records(tmp_path / "data" / "train.jsonl", [train])
+    assert leakage.main([f"--workdir={tmp_path}", f"--out={tmp_path / 'out'}"]) == 0
+    report = json.loads((tmp_path / "out" / "dev_leakage.json").read_text())
+    everything, gold = report["categories"]["all"], report["categories"]["gold tools"]
+    assert everything["functions"] == len({(t["name"], t["description"])
+                                           for r in records for t in r["tools"]})
+    assert (everything["exact_name"], everything["normalized_name"]) == (0, 1)
+    assert everything["description_jaccard"] == 1 and everything["max_jaccard"] == 1.0
+    # the strong and both records of every query of that tool's family
+    assert gold["questions_with_gold_overlap"] == sum(
+        r["call"]["name"] == strong["name"] for r in records) >= 2
+    assert "Development-set tools" in capsys.readouterr().out
+
+
+def test_group_by_relabels_a_copy_so_evaluation_reports_each_style(tmp_path, records):
+    build = _builder()
+    out = tmp_path / "by_style.jsonl"
+    assert build.main(["--group-by=style", f"--out={out}"]) == 0
+    relabelled = list(read_records(out, any_scenario=True))
+    assert [r["scenario"] for r in relabelled] == [
+        f"dev_handwritten/style={r['meta']['style']}" for r in records]
+    with pytest.raises(SystemExit):
+        build.main(["--group-by=style", "--check"])

@@ -2,6 +2,7 @@
 
     python data/dev/build.py            # write data/dev/dev.jsonl
     python data/dev/build.py --check    # exit 1 if the committed file differs from a rebuild
+    python data/dev/build.py --group-by=style --out=/tmp/dev_by_style.jsonl  # scenario per style
 
 The content (every tool, description, query and gold argument) is written by hand in
 `data/dev/source/`: `pool.json` holds distractor tools shared by many toolsets, each
@@ -52,6 +53,7 @@ OUTPUT = HERE / "dev.jsonl"
 SCENARIO = "dev_handwritten"
 STYLES = ("terse", "verbose", "rest", "sdk", "instructive")
 FLAVOURS = ("partial", "coarse", "vague", "broad")
+GROUPINGS = ("style", "domain", "weak_flavour")
 FAMILY_KEYS = {"pair_id", "domain", "style", "weak_flavour", "both_full", "strong", "weak",
                "decoys", "irrelevant", "queries"}
 
@@ -198,8 +200,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true",
                         help="compare a rebuild with the committed file instead of writing it")
     parser.add_argument("--out", default=str(OUTPUT))
+    parser.add_argument("--group-by", choices=GROUPINGS, default="",
+                        help="label each record's scenario with this meta field (e.g. "
+                             "dev_handwritten/style=rest) so that `evaluate --data` reports "
+                             "each group apart; write such a file elsewhere with --out")
     args = parser.parse_args(argv)
-    text = render(build_records(*load_sources()))
+    records = build_records(*load_sources())
+    if args.group_by:
+        if args.check or Path(args.out).resolve() == OUTPUT:
+            parser.error("--group-by writes a relabelled copy: give --out, not --check")
+        for record in records:
+            record["scenario"] = f"{SCENARIO}/{args.group_by}={record['meta'][args.group_by]}"
+    text = render(records)
     out = Path(args.out)
     if args.check:
         same = out.is_file() and out.read_text(encoding="utf-8") == text
