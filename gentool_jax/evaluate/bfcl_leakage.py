@@ -131,8 +131,14 @@ def leakage_report(categories: dict[str, list[Record]], train: list[dict[str, An
     return report
 
 
-def render_leakage(report: dict[str, Any], train_path: str = "") -> str:
-    lines = ["# BFCL functions vs our training tools", "",
+def _line(text: str, width: int = 120) -> str:
+    """A description on one line (docstring-style ones span several), cut to `width`."""
+    return " ".join(text.split())[:width]
+
+
+def render_leakage(report: dict[str, Any], train_path: str = "",
+                   title: str = "BFCL functions vs our training tools") -> str:
+    lines = [f"# {title}", "",
              f"- training tools (distinct name + description): {report['training_tools']}"
              + (f" from `{train_path}`" if train_path else ""),
              f"- description match: token Jaccard >= {report['threshold']} against the most "
@@ -153,8 +159,8 @@ def render_leakage(report: dict[str, Any], train_path: str = "") -> str:
         lines.append("- normalized names: " + (", ".join(
             f"`{n}`" for n in examples["normalized_name"]) or "none"))
         lines.append("- most similar descriptions:")
-        lines += [f"  - {e['jaccard']:.3f} `{e['name']}`: \"{e['description'][:120]}\" ~ "
-                  f"\"{e['train_description'][:120]}\"" for e in examples["description"][:5]]
+        lines += [f"  - {e['jaccard']:.3f} `{e['name']}`: \"{_line(e['description'])}\" ~ "
+                  f"\"{_line(e['train_description'])}\"" for e in examples["description"][:5]]
     return "\n".join(lines) + "\n"
 
 
