@@ -305,3 +305,16 @@ def test_a_row_whose_matcher_errs_is_ended_rejected_with_a_full_mask(tiny):
     assert (mask[0] == -1).all()  # never a row of all -inf logits on the device
     assert batch.outcomes[0].status == "rejected" and batch.outcomes[0].error
     assert batch.outcomes[1].status == UNFINISHED and batch.outcomes[2] is None
+
+
+def test_sample_constrain_is_checked_at_the_command_line():
+    from configs import base
+    from gentool_jax.config_check import check_config
+    from gentool_jax.errors import GentoolError
+
+    config = base.get_config()
+    assert config.sample.constrain == "tools"
+    check_config(config)
+    config.sample.constrain = "json"
+    with pytest.raises(GentoolError, match="config.sample.constrain must be one of tools, none"):
+        check_config(config)
