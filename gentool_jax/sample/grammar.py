@@ -19,6 +19,7 @@ import copy
 import dataclasses
 import hashlib
 import json
+import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
@@ -217,10 +218,17 @@ class GrammarCache:
         self.size = size
         self._matchers: OrderedDict[str, Any] = OrderedDict()
         self.compiled = 0  # how many grammars this cache has compiled (tests read it)
+        # A server checks requests' grammars on its event loop while the model thread decodes.
+        self._lock = threading.Lock()
 
     def matcher(self, tools: Sequence[dict[str, Any]], reply: ReplyFormat = FULL_REPLY,
                 options: GrammarOptions = NO_BOUNDS) -> Any:
         """A fresh `llguidance.LLMatcher` for one row answering over `tools`."""
+        with self._lock:
+            return self._matcher(tools, reply, options)
+
+    def _matcher(self, tools: Sequence[dict[str, Any]], reply: ReplyFormat,
+                 options: GrammarOptions) -> Any:
         import llguidance
 
         key = grammar_key(tools, reply, options)
