@@ -193,6 +193,9 @@ def _sample() -> ConfigDict:
     sample.top_k = 0  # 0 = off
     sample.top_p = 1.0
     sample.batch_size = 16
+    # "tools": every reply of evaluate, bfcl and serve is held to the toolset's grammar (the
+    # trained format, valid call arguments; docs/constrained_decoding.md); "none": free decoding.
+    sample.constrain = "tools"
     # Prompts are left-padded to a multiple of this, so an evaluation compiles once per bucket.
     sample.prompt_bucket = 64
     return sample

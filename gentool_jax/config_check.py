@@ -23,6 +23,7 @@ def _choices() -> dict[str, tuple[str, ...]]:
     from gentool_jax.model.attention_kernels import IMPLEMENTATIONS
     from gentool_jax.model.llama import REMAT_POLICIES
     from gentool_jax.parallel.distributed import MODES
+    from gentool_jax.sample.settings import CONSTRAIN_MODES
     from gentool_jax.train.optimizer import SCHEDULES
     from gentool_jax.train.stage_chain import STAGE_INIT
 
@@ -31,7 +32,7 @@ def _choices() -> dict[str, tuple[str, ...]]:
         "model.remat": tuple(REMAT_POLICIES), "model.attention": IMPLEMENTATIONS,
         "data.tool_style": STYLES, "data.source": SOURCES,
         "train.schedule": SCHEDULES, "train.stage2_init": STAGE_INIT,
-        "distributed.mode": MODES,
+        "distributed.mode": MODES, "sample.constrain": CONSTRAIN_MODES,
     }
 
 

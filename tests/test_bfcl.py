@@ -312,6 +312,12 @@ def test_category_scores_and_our_metrics(fixture_dir):
     assert scores["ast_errors"] == {"missing_required": 1}
     assert scores["metrics"]["tsa"] == 1.0 and scores["metrics"]["call_exact_match"] == 0.5
     assert scores["metrics"]["format_validity"] == 0.5
+    assert "free_score" not in scores  # free decoding: no second figure
+    # greedy constrained: the first reply was never overridden (free decoding wrote it too),
+    # the second was, so free decoding's score counts only the first
+    free = bfcl.score_category(records, parsed, [True, False])["scores"]
+    assert free["free_score"] == 0.5 and free["metrics"]["free_format_validity"] == 0.5
+    assert free["metrics"]["free_tsa"] == 1.0
     irrelevant = load(fixture_dir, "live_irrelevance")
     texts = ['Call: {"name": "generate_response", "arguments": {}}', "I think it is 4."]
     parsed = [parse_output(t, [x["name"] for x in r["tools"]])
@@ -360,6 +366,8 @@ def test_bfcl_command_end_to_end(fixture_dir, tmp_path, capsys):
                for g in generations)
     report = (out / "report.md").read_text()
     assert "## base_model" in report and "| live_irrelevance | 1 |" in report
+    assert payload["info"]["decoding"] == "constrained" and "free BFCL score" in report
+    assert all(g["constraint"] in ("complete", "unfinished", "rejected") for g in generations)
     assert "overall" not in report.lower()
 
 

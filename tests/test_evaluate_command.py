@@ -54,6 +54,16 @@ def test_evaluate_writes_every_report_file(config, tmp_path):
     assert len(generations) == 3 * 8
     assert {g["system"] for g in generations} == {"bm25", "base_model", "trained"}
     assert all(g["prompt_tokens"] > 0 for g in generations if g["system"] != "bm25")
+    # constrained decoding (the default) with an 8-token budget: no reply reaches its end, and
+    # none is accepted, whatever its text
+    models = [g for g in generations if g["system"] != "bm25"]
+    assert {g["constraint"] for g in models} == {"unfinished"}
+    assert all(not g["parsed"]["valid"] and "constrained decoding" in g["parsed"]["errors"][-1]
+               for g in models)
+    base = systems["base_model"]["seen_query_seen_tool"]["all"]
+    assert base["format_validity"] == 0.0 and base["free_format_validity"] == 0.0
+    assert row["free_format_validity"] is None  # bm25 is not decoded
+    assert payload["info"]["systems"]["base_model"]["decoding"] == "constrained"
     report = (out / "report.md").read_text()
     assert "## unseen_query_unseen_tool" in report and "| **trained** | all | 4 |" in report
     for scenario in ("seen_query_seen_tool", "unseen_query_unseen_tool"):
@@ -63,7 +73,8 @@ def test_evaluate_writes_every_report_file(config, tmp_path):
                                      "out": str(out)}) == 0
     again = json.loads((out / "metrics.json").read_text())
     assert again["systems"] == systems
-    assert again["info"]["systems"]["trained"] == {"seconds": 0.0, "reused": 8}
+    assert again["info"]["systems"]["trained"] == {"seconds": 0.0, "reused": 8,
+                                                   "decoding": "constrained"}
 
 
 def test_generations_are_reused_by_content_never_by_id(config, tmp_path):

@@ -166,15 +166,16 @@ def test_run_model_groups_records_by_toolset(tiny_model_dir, monkeypatch):
                enumerate(zip(queries, toolsets))]
     model, tokenizer = load_model(tiny_model_dir), load_tokenizer(tiny_model_dir)
     sample = ml_collections.ConfigDict(dict(max_new_tokens=6, temperature=0.0, top_k=0,
-                                            top_p=1.0, batch_size=4, prompt_bucket=32))
+                                            top_p=1.0, batch_size=4, prompt_bucket=32,
+                                            constrain="none"))
     seen = []
-    original = generate_module.generate
+    original = generate_module.generate_with_outcomes
 
     def recording(*args, **kwargs):
         seen.append(kwargs["prefix_lengths"])
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(generate_module, "generate", recording)
+    monkeypatch.setattr(generate_module, "generate_with_outcomes", recording)
     run = lambda cache: run_model("tiny", model, tokenizer, records, sample_config=sample,
                                   tool_style="compact", prefix_cache=cache)
     cached, plain = run(True), run(False)

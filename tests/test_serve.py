@@ -82,11 +82,13 @@ class ScriptedModel:
         self.tokenizer, self.stop = tokenizer, tokenizer.convert_tokens_to_ids("<|im_end|>")
         self.prompts: list[list[int]] = []
         self.batch_sizes: list[int] = []
+        self.grammars: list = []
 
-    def __call__(self, prompts, settings, max_new_tokens):
+    def __call__(self, prompts, settings, max_new_tokens, grammars=None):
         time.sleep(0.05)
         self.batch_sizes.append(len(prompts))
         self.prompts += prompts
+        self.grammars += grammars
         outputs = []
         for prompt in prompts:
             text = self.tokenizer.decode(prompt)
@@ -255,6 +257,41 @@ def test_bad_requests_get_openai_errors_and_the_server_keeps_serving(scripted, f
         "tool_calls"
 
 
+def test_tool_choice_and_strict_become_the_grammar(scripted):
+    base_url, model = scripted
+    client = _client(base_url)
+    asked = [("auto", None), ("required", ("hourly_forecast", "stock_quote")),
+             ({"type": "function", "function": {"name": "stock_quote"}}, ("stock_quote",))]
+    for choice, names in asked:
+        _ask(client, "umbrella?", tools=TOOLS, tool_choice=choice)
+        grammar = model.grammars[-1]
+        assert grammar.reply.call_names == names
+        assert [tool["name"] for tool in grammar.tools] == ["hourly_forecast", "stock_quote"]
+    _ask(client, "hello", tools=TOOLS, tool_choice="none")
+    _ask(client, "hello")
+    assert model.grammars[-2:] == [None, None]  # chat mode is never constrained
+    for choice, message in (({"type": "function", "function": {"name": "nope"}}, "nope"),
+                            ("sometimes", "tool_choice must be one of")):
+        with pytest.raises(openai.BadRequestError, match=message) as error:
+            _ask(client, "umbrella?", tools=TOOLS, tool_choice=choice)
+        assert error.value.body["param"] == "tool_choice"
+
+
+def test_strict_tools_are_constrained_when_the_server_decodes_freely(tokenizer):
+    from gentool_jax.serve.app import _grammar
+    from gentool_jax.serve.request import parse_request
+
+    service = Service(model_id=MODEL, tokenizer=tokenizer, batcher=None, stop_ids=[],
+                      tool_style="compact", max_tokens=8, context_length=64, constrain=False)
+    body = {"model": MODEL, "messages": [{"role": "user", "content": "umbrella?"}],
+            "tools": TOOLS}
+    assert _grammar(service, parse_request(body)) is None
+    strict = [{"type": "function", "function": {**FORECAST, "strict": True}}, TOOLS[1]]
+    assert _grammar(service, parse_request({**body, "tools": strict})) is not None
+    required = parse_request({**body, "tool_choice": "required"})
+    assert _grammar(service, required).reply.call_names == ("hourly_forecast", "stock_quote")
+
+
 def test_invalid_json_and_typed_client_errors(scripted):
     base_url, _ = scripted
     response = httpx.post(base_url + "/v1/chat/completions", content=b"{not json",
@@ -339,6 +376,25 @@ def test_real_sampler_answers_in_the_openai_shape(real_server, tiny_model_dir):
     else:
         assert isinstance(choice.message.content, str) and not choice.message.tool_calls
     assert reply.usage.prompt_tokens > 100 and 1 <= reply.usage.completion_tokens <= 16
+
+
+def test_real_sampler_honours_a_named_tool_choice(real_server):
+    base_url = real_server[0]
+    reply = _client(base_url).chat.completions.create(
+        model=_served_id(base_url), messages=[{"role": "user", "content": "Price of ACME?"}],
+        tools=TOOLS, max_tokens=256,
+        tool_choice={"type": "function", "function": {"name": "stock_quote"}})
+    choice = reply.choices[0]
+    raw = choice.message.gentool["raw"]
+    # the random model's reply follows the grammar: the trained format, the named tool
+    assert raw.startswith("Ranking: [")
+    if choice.finish_reason == "tool_calls":
+        call = choice.message.tool_calls[0].function
+        assert call.name == "stock_quote"
+        assert set(json.loads(call.arguments)) <= set(QUOTE["parameters"]["properties"])
+    else:
+        assert choice.finish_reason == "length"
+        assert '"name": "hourly_forecast"' not in raw
 
 
 def test_real_sampler_batches_concurrent_requests(real_server):

@@ -26,9 +26,10 @@ from gentool_jax.errors import GentoolError
 from gentool_jax.evaluate.bfcl_ast import ERROR_KINDS, check_call, irrelevance_verdicts
 from gentool_jax.evaluate.generation_cache import sampling_fields
 from gentool_jax.evaluate.metrics import compute_metrics
-from gentool_jax.evaluate.parser import ParsedOutput, parse_output
+from gentool_jax.evaluate.parser import ParsedOutput
 from gentool_jax.model import model_cache
 from gentool_jax.model.settings import ModelSettings
+from gentool_jax.sample.settings import SampleSettings
 from gentool_jax.simulate.records import DEFAULT_TOOL, Record, normalize_tool, validate_record
 
 BFCL_VERSION = "2026.3.23"
@@ -237,9 +238,15 @@ def take(records: list[Record], limit: int, seed: int) -> list[Record]:
     return [r for r in records if r["id"] in chosen]
 
 
-def score_category(records: list[Record], parsed: list[ParsedOutput]) -> dict[str, Any]:
+def score_category(records: list[Record], parsed: list[ParsedOutput],
+                   unforced: list[bool | None] | None = None) -> dict[str, Any]:
     """BFCL's score of one category (AST accuracy, or lenient and strict irrelevance), the AST
-    failures by kind, each output's verdict, and our DESIGN §5 metrics over all of it."""
+    failures by kind, each output's verdict, and our DESIGN §5 metrics over all of it.
+
+    With `unforced` (greedy constrained decoding: whether the grammar never overrode a reply)
+    it also gives free decoding's BFCL score from the same pass, `free_score`: the replies
+    the grammar never touched are the free ones; a touched one left the trained format in free
+    decoding and counts as a miss, so the figure is a lower bound."""
     verdicts: list[dict[str, Any]] = []
     for record, output in zip(records, parsed):
         if record["scenario"] in IRRELEVANCE:
@@ -257,7 +264,10 @@ def score_category(records: list[Record], parsed: list[ParsedOutput]) -> dict[st
         scores["ast_accuracy"] = sum(v["correct"] for v in verdicts) / n if n else None
         errors = Counter(v["error"] for v in verdicts if not v["correct"])
         scores["ast_errors"] = {kind: errors[kind] for kind in ERROR_KINDS if errors[kind]}
-    ours = compute_metrics(records, parsed)
+    if unforced is not None and n and all(u is not None for u in unforced):
+        key = "lenient" if records[0]["scenario"] in IRRELEVANCE else "correct"
+        scores["free_score"] = sum(bool(u and v[key]) for u, v in zip(unforced, verdicts)) / n
+    ours = compute_metrics(records, parsed, unforced=unforced)
     scores["metrics"] = next(iter(ours.values()))["all"] if ours else {}
     return {"scores": scores, "verdicts": verdicts}
 
@@ -289,23 +299,27 @@ def render_report(payload: dict[str, Any]) -> str:
         "- BFCL score: AST accuracy for call categories, lenient irrelevance (no offered "
         "function called) for the irrelevance ones; strict irrelevance asks for "
         f"`{DEFAULT_TOOL}`. Our metrics are DESIGN §5's on the same outputs (docs/bfcl.md).",
+        f"- decoding: {info.get('decoding', 'free')}. Constrained, the scores are of replies "
+        "held to each question's function schemas; the free BFCL score and free format are "
+        "free decoding's from the same greedy pass (docs/constrained_decoding.md).",
         "",
     ]
     for system, categories in payload["systems"].items():
         lines += [f"## {system}", "",
-                  "| category | n | BFCL score | strict irrelevance | TSA | arg value acc | "
-                  "exact call | format validity | AST failures |",
-                  "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
+                  "| category | n | BFCL score | free BFCL score | strict irrelevance | TSA | "
+                  "arg value acc | exact call | format validity | free format | AST failures |",
+                  "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
         for category, scores in categories.items():
             ours = scores["metrics"]
             bfcl = scores.get("ast_accuracy", scores.get("irrelevance_lenient"))
             failures = ", ".join(f"{k} {v}" for k, v in scores.get("ast_errors", {}).items())
             lines.append(
                 f"| {category} | {scores['n']} | {_fmt(bfcl)} | "
+                f"{_fmt(scores.get('free_score'))} | "
                 f"{_fmt(scores.get('irrelevance_strict'))} | {_fmt(ours.get('tsa'))} | "
                 f"{_fmt(ours.get('argument_value_accuracy'))} | "
                 f"{_fmt(ours.get('call_exact_match'))} | {_fmt(ours.get('format_validity'))} | "
-                f"{failures or '–'} |")
+                f"{_fmt(ours.get('free_format_validity'))} | {failures or '–'} |")
         lines.append("")
     if payload.get("probes"):
         from gentool_jax.evaluate.bfcl_probes import render_probes
@@ -350,7 +364,7 @@ def bfcl_command(config: ConfigDict, options: dict[str, str]) -> int:
     [--data=DIR|WHEEL] [--probes] [--train-data=FILE]`: convert, generate, score and write
     records.jsonl, generations.jsonl, metrics.json and report.md into --out (and leakage.md /
     .json when a training split exists; `--probes` adds the derived probes, bfcl_probes.py)."""
-    from gentool_jax.evaluate.command import _run_model_system
+    from gentool_jax.evaluate.command import _parsed, _run_model_system, _unforced
     from gentool_jax.parallel.mesh import make_mesh
     from gentool_jax.simulate.records import write_records
     from gentool_jax.train.inference import check_checkpoint
@@ -383,13 +397,14 @@ def bfcl_command(config: ConfigDict, options: dict[str, str]) -> int:
         for system in systems:
             run = _run_model_system(config, records, system, checkpoint, mesh)
             run_info[system] = {"seconds": round(run.seconds, 2), **run.info}
-            parsed = [parse_output(g.text, [t["name"] for t in r["tools"]])
-                      for g, r in zip(run.generations, records)]
+            parsed = [_parsed(g, r) for g, r in zip(run.generations, records)]
+            unforced = [_unforced(g, config) for g in run.generations]
             results[system] = {}
             for category in [*categories, *dict.fromkeys(r["scenario"] for r in probes)]:
                 index = [i for i, r in enumerate(records) if r["scenario"] == category]
-                scorer = score_category if category in CATEGORIES else _score_probes
-                scored = scorer([records[i] for i in index], [parsed[i] for i in index])
+                chosen = [records[i] for i in index], [parsed[i] for i in index]
+                scored = (score_category(*chosen, [unforced[i] for i in index])
+                          if category in CATEGORIES else _score_probes(*chosen))
                 target = results if category in CATEGORIES else probe_results
                 target.setdefault(system, {})[category] = scored["scores"]
                 for i, verdict in zip(index, scored["verdicts"]):
@@ -399,6 +414,8 @@ def bfcl_command(config: ConfigDict, options: dict[str, str]) -> int:
                         "fingerprint": run.fingerprint, "prompt_tokens": generation.prompt_tokens,
                         "generated_tokens": generation.generated_tokens, "text": generation.text,
                         "parsed": parsed[i].to_dict(), "bfcl": verdict,
+                        "constraint": generation.constraint,
+                        "interventions": generation.interventions,
                     }, ensure_ascii=False) + "\n")
     payload = {"info": {
         "bfcl_version": source.version, "source": str(source.path), "categories": categories,
@@ -406,6 +423,8 @@ def bfcl_command(config: ConfigDict, options: dict[str, str]) -> int:
         "checkpoint": checkpoint or "",
         "tool_style": str(config.data.tool_style),
         "sampling": sampling_fields(config.sample),
+        "decoding": "constrained" if section_view(SampleSettings, config.sample).constrained
+        else "free",
         "systems": run_info}, "systems": results}
     if probes:
         payload["probes"] = probe_results

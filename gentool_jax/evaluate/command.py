@@ -28,7 +28,13 @@ from gentool_jax.evaluate.generation_cache import (
 from gentool_jax.evaluate.metrics import compute_metrics
 from gentool_jax.evaluate.parser import parse_output
 from gentool_jax.evaluate.report import write_reports
-from gentool_jax.evaluate.systems import SystemRun, run_bm25, run_model
+from gentool_jax.evaluate.systems import (
+    Generation,
+    SystemRun,
+    constraint_errors,
+    run_bm25,
+    run_model,
+)
 from gentool_jax.model.model_cache import directory_digest
 from gentool_jax.model.settings import ModelSettings
 from gentool_jax.sample.settings import SampleSettings
@@ -177,6 +183,23 @@ def _tokenizer(config: ConfigDict, system: str, checkpoint: str | None):
     return load_tokenizer(resolve_model(section_view(ModelSettings, config.model)))
 
 
+def reply_format(config: ConfigDict, system: str, checkpoint: str | None) -> Any:
+    """The reply lines a model system was trained to write (`sample.grammar.ReplyFormat`):
+    the base model is prompted for both; the trained one writes its stage's target (the
+    stage a `--checkpoint` path names, else the last configured stage)."""
+    from gentool_jax.sample.grammar import FULL_REPLY, ReplyFormat
+    from gentool_jax.train.command import configured_stages
+    from gentool_jax.train.views import StageConfig
+
+    stages = configured_stages(config)
+    if system != TRAINED or not stages:
+        return FULL_REPLY
+    parts = Path(checkpoint).parts if checkpoint else ()
+    stage = next((name for name in stages if name in parts), stages[-1])
+    view = section_view(StageConfig, config.train[stage])
+    return ReplyFormat(view.include_ranking, view.include_call)
+
+
 def _run_model_system(config: ConfigDict, records: list[Record], system: str,
                       checkpoint: str | None, mesh: Any) -> SystemRun:
     """Generations of one model system: from the content cache where the weights, prompt and
@@ -200,7 +223,8 @@ def _run_model_system(config: ConfigDict, records: list[Record], system: str,
     saved = cache.load() if reuse else {}
     keys = [prompt_key(prompt) for prompt in prompts]
     missing = [i for i, key in enumerate(keys) if key not in saved]
-    info: dict[str, Any] = {"reused": len(records) - len(missing)}
+    decoding = "constrained" if section_view(SampleSettings, config.sample).constrained else "free"
+    info: dict[str, Any] = {"reused": len(records) - len(missing), "decoding": decoding}
     seconds = 0.0
     if missing:
         from gentool_jax.train.inference import load_for_inference
@@ -211,8 +235,8 @@ def _run_model_system(config: ConfigDict, records: list[Record], system: str,
               f"({info['reused']} reused from the generation cache)")
         run = run_model(system, model, tokenizer, [records[i] for i in missing],
                         sample_config=section_view(SampleSettings, config.sample),
-                        tool_style=style, seed=seed,
-                        mesh=mesh)
+                        tool_style=style, seed=seed, mesh=mesh,
+                        reply=reply_format(config, system, checkpoint))
         del model
         gc.collect()
         fresh = dict(zip((keys[i] for i in missing), run.generations))
@@ -241,6 +265,24 @@ def _run_systems(config: ConfigDict, records: list[Record], systems: Sequence[st
     return runs
 
 
+def _parsed(generation: Generation, record: Record):
+    """The parser's reading of a reply; a constrained reply that did not end is invalid."""
+    parsed = parse_output(generation.text, [t["name"] for t in record["tools"]])
+    errors = constraint_errors(generation)
+    if errors:
+        parsed.errors += errors
+        parsed.valid = False
+    return parsed
+
+
+def _unforced(generation: Generation, config: ConfigDict) -> bool | None:
+    """Whether a greedy constrained reply is exactly the free one (no intervention); None
+    where that says nothing about free decoding (sampled, unconstrained, baselines)."""
+    if generation.interventions is None or float(config.sample.temperature) > 0:
+        return None
+    return generation.interventions == 0 and generation.constraint == "complete"
+
+
 def evaluate_systems(config: ConfigDict, records: list[Record], *, out_dir: str | Path,
                      systems: Sequence[str] = BASELINES, checkpoint: str | None = None,
                      info: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -265,9 +307,9 @@ def evaluate_systems(config: ConfigDict, records: list[Record], *, out_dir: str 
     run_info: dict[str, Any] = {}
     with atomic_open(out_dir / "generations.jsonl") as handle:
         for run in runs:
-            parsed = [parse_output(g.text, [t["name"] for t in r["tools"]])
-                      for g, r in zip(run.generations, records)]
-            metrics[run.name] = compute_metrics(records, parsed)
+            parsed = [_parsed(g, r) for g, r in zip(run.generations, records)]
+            metrics[run.name] = compute_metrics(records, parsed, unforced=[
+                _unforced(g, config) for g in run.generations])
             run_info[run.name] = {"seconds": round(run.seconds, 2), **run.info}
             for record, generation, output in zip(records, run.generations, parsed):
                 handle.write(json.dumps({
@@ -275,6 +317,8 @@ def evaluate_systems(config: ConfigDict, records: list[Record], *, out_dir: str 
                     "variant": record["variant"], "fingerprint": run.fingerprint,
                     "prompt_tokens": generation.prompt_tokens,
                     "generated_tokens": generation.generated_tokens, "text": generation.text,
+                    "constraint": generation.constraint,
+                    "interventions": generation.interventions,
                     "parsed": output.to_dict(),
                 }, ensure_ascii=False) + "\n")
     write_reports(metrics, out_dir, info={**(info or {}), "systems": run_info})

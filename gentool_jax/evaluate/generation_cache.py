@@ -29,8 +29,13 @@ SAMPLING_FIELDS = ("max_new_tokens", "temperature", "top_k", "top_p")
 def sampling_fields(sample_section: Any) -> dict[str, Any]:
     """The `config.sample` values a generation depends on, raw as the config holds them: the
     fingerprint and the reports record these, and caches written by earlier runs were keyed
-    by them."""
-    return {key: sample_section[key] for key in SAMPLING_FIELDS}
+    by them. `constrain` joins them only when it is on, so free decoding keeps the fingerprints
+    of the runs from before the field existed."""
+    fields = {key: sample_section[key] for key in SAMPLING_FIELDS}
+    constrain = sample_section.get("constrain", "none")
+    if constrain != "none":
+        fields["constrain"] = constrain
+    return fields
 
 
 def system_fingerprint(*, weights: str, dtype: str, param_dtype: str, sampling: dict[str, Any],
@@ -64,15 +69,19 @@ class GenerationCache:
             for line in handle:
                 try:
                     row = json.loads(line)
+                    interventions = row.get("interventions")
                     saved[str(row["prompt"])] = Generation(
-                        str(row["text"]), int(row["prompt_tokens"]), int(row["generated_tokens"]))
+                        str(row["text"]), int(row["prompt_tokens"]), int(row["generated_tokens"]),
+                        str(row.get("constraint", "")),
+                        None if interventions is None else int(interventions))
                 except (ValueError, KeyError, TypeError):
                     continue  # a torn write or a line of another version: sample again
         return saved
 
     def add(self, items: Iterable[tuple[str, Generation]]) -> None:
         lines = [json.dumps({"prompt": key, "text": g.text, "prompt_tokens": g.prompt_tokens,
-                             "generated_tokens": g.generated_tokens}, ensure_ascii=False) + "\n"
+                             "generated_tokens": g.generated_tokens, "constraint": g.constraint,
+                             "interventions": g.interventions}, ensure_ascii=False) + "\n"
                  for key, g in items]
         if not lines:
             return

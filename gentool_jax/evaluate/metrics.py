@@ -24,13 +24,17 @@ METRICS = (
     "n", "format_validity", "tsa", "abstention_precision", "abstention_recall", "abstention_f1",
     "argument_name_f1", "argument_value_accuracy", "call_exact_match", "ranking_top1",
     "ranking_prefix_match", "ranking_kendall_tau", "ranking_ndcg3", "w2s_preference",
-    "w2s_pairwise", "z2o_consistency",
+    "w2s_pairwise", "z2o_consistency", "free_format_validity", "free_tsa",
 )
 _MEANS = {  # per-sample key -> metric averaged over the samples that define it
     "valid": "format_validity", "tsa": "tsa", "name_f1": "argument_name_f1",
     "value_acc": "argument_value_accuracy", "exact": "call_exact_match", "top1": "ranking_top1",
     "prefix": "ranking_prefix_match", "tau": "ranking_kendall_tau", "ndcg3": "ranking_ndcg3",
     "w2s": "w2s_preference", "w2s_pair": "w2s_pairwise",
+    # Greedy constrained runs only (docs/constrained_decoding.md): a reply the grammar never
+    # overrode is exactly the free decoding's, so these are free decoding's figures from the
+    # same pass: the share of such replies, and TSA over them.
+    "free_valid": "free_format_validity", "free_tsa": "free_tsa",
 }
 
 
@@ -62,9 +66,11 @@ def argument_scores(predicted: dict[str, Any], gold: dict[str, Any],
     return name_f1, value_acc, exact
 
 
-def score_sample(record: Record, parsed: ParsedOutput, *, has_ranking: bool = True
-                 ) -> dict[str, Any]:
-    """Per-sample numbers; keys absent from the result do not apply to this sample."""
+def score_sample(record: Record, parsed: ParsedOutput, *, has_ranking: bool = True,
+                 unforced: bool | None = None) -> dict[str, Any]:
+    """Per-sample numbers; keys absent from the result do not apply to this sample.
+    `unforced`: whether a greedy constrained reply had no intervention (None: not such a
+    reply)."""
     gold = record["call"]
     call = parsed.call or {}
     name = call.get("name")
@@ -77,6 +83,10 @@ def score_sample(record: Record, parsed: ParsedOutput, *, has_ranking: bool = Tr
         "gold_abstain": gold["name"] == DEFAULT_TOOL,
         "pred_name": name,
     }
+    if unforced is not None:
+        scores["free_valid"] = float(unforced and parsed.valid)
+        if unforced:
+            scores["free_tsa"] = scores["tsa"]
     if name == gold["name"]:
         name_f1, value_acc, exact = argument_scores(
             arguments, gold["arguments"], meta.get("acceptable_arguments"))
@@ -101,11 +111,15 @@ def score_sample(record: Record, parsed: ParsedOutput, *, has_ranking: bool = Tr
 
 
 def compute_metrics(records: Sequence[Record], outputs: Sequence[ParsedOutput], *,
-                    has_ranking: bool = True) -> dict[str, dict[str, dict[str, Any]]]:
-    """{scenario: {variant | "all": {metric: value}}} for one system's outputs."""
+                    has_ranking: bool = True, unforced: Sequence[bool | None] | None = None
+                    ) -> dict[str, dict[str, dict[str, Any]]]:
+    """{scenario: {variant | "all": {metric: value}}} for one system's outputs; `unforced`
+    (per output, greedy constrained runs only) gives the free-decoding figures too."""
     if len(records) != len(outputs):
         raise ValueError(f"{len(records)} records but {len(outputs)} outputs")
-    scored = [score_sample(r, o, has_ranking=has_ranking) for r, o in zip(records, outputs)]
+    unforced = list(unforced) if unforced is not None else [None] * len(records)
+    scored = [score_sample(r, o, has_ranking=has_ranking, unforced=u)
+              for r, o, u in zip(records, outputs, unforced)]
     by_scenario: dict[str, list[int]] = defaultdict(list)
     for i, record in enumerate(records):
         by_scenario[record["scenario"]].append(i)

@@ -23,7 +23,8 @@ KEY_METRICS = (
     ("tsa", "TSA"), ("abstention_f1", "Abst. F1"), ("argument_value_accuracy", "Arg. value"),
     ("call_exact_match", "Exact call"), ("ranking_prefix_match", "Prefix"),
     ("ranking_ndcg3", "NDCG@3"), ("w2s_preference", "W2S"), ("z2o_consistency", "Z2O"),
-    ("format_validity", "Format"),
+    ("format_validity", "Format"), ("free_format_validity", "Free format"),
+    ("free_tsa", "Free TSA"),
 )
 
 
@@ -60,7 +61,11 @@ def markdown_report(metrics: SystemMetrics, *, info: dict[str, Any] | None = Non
         lines.append(f"- **{system}**: {described}")
     if info or systems:
         lines.append("")
-    lines.append("Metrics are defined in docs/evaluation.md; `–` means not applicable.")
+    lines.append("Metrics are defined in docs/evaluation.md; `–` means not applicable. A "
+                 "system whose `decoding` is `constrained` had every reply held to its "
+                 "toolset's grammar: its metrics are the constrained replies'; `Free format` "
+                 "and `Free TSA` are free decoding's, from the same greedy pass (the replies "
+                 "the grammar never overrode; docs/constrained_decoding.md).")
     header = "| system | variant | n | " + " | ".join(label for _, label in KEY_METRICS) + " |"
     rule = "|" + "---|" * (3 + len(KEY_METRICS))
     for scenario in _scenarios(metrics):

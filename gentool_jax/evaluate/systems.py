@@ -29,6 +29,11 @@ class Generation:
     text: str
     prompt_tokens: int = 0
     generated_tokens: int = 0
+    # Constrained decoding only (`sample.constrain="tools"`): how the reply ended ("complete",
+    # "unfinished": the token budget ran out, "rejected": the grammar allowed nothing) and in
+    # how many steps the grammar overrode the model's most likely token; "" / None otherwise.
+    constraint: str = ""
+    interventions: int | None = None
 
 
 @dataclasses.dataclass
@@ -68,17 +73,21 @@ def run_bm25(records: Sequence[Record], validation: Sequence[Record]) -> SystemR
 
 def run_model(name: str, model: Any, tokenizer: Any, records: Sequence[Record], *,
               sample_config: SampleSettings | ConfigDict, tool_style: str, seed: int = 0,
-              mesh: Any = None, prefix_cache: bool = True) -> SystemRun:
+              mesh: Any = None, prefix_cache: bool = True, reply: Any = None) -> SystemRun:
     """Prompt `model` with every record (the training prompt, generation header included).
 
     With `prefix_cache`, records presenting the same tools in the same order share the prefill
     of their common prompt prefix (the system prompt with the toolset, ≈80% of a prompt);
     greedy answers are the same either way. `sample_config` is a `SampleSettings` or the
-    `config.sample` section it views.
+    `config.sample` section it views. With `sample.constrain="tools"` each reply is held to its
+    record's toolset grammar in the `reply` format (a `sample.grammar.ReplyFormat`; default:
+    ranking and call, as the model is prompted).
     """
     sample = section_view(SampleSettings, sample_config)
     from gentool_jax.data.render import encode_prompt
-    from gentool_jax.sample.generate import generate, stop_ids_for
+    from gentool_jax.sample.constraint import Constrainer, RowGrammar
+    from gentool_jax.sample.generate import generate_with_outcomes, stop_ids_for
+    from gentool_jax.sample.grammar import FULL_REPLY
     from gentool_jax.sample.prefix import shared_prefix_lengths
 
     prompts = [encode_prompt(record, tokenizer, tool_style) for record in records]
@@ -87,21 +96,41 @@ def run_model(name: str, model: Any, tokenizer: Any, records: Sequence[Record], 
         prefix_lengths = shared_prefix_lengths(prompts, [toolset_key(r) for r in records])
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     stops = stop_ids_for(tokenizer)
+    constraint: dict[str, Any] = {}
+    if sample.constrained:
+        constraint = dict(constrainer=Constrainer(tokenizer, model.config.vocab_size, stops),
+                          grammars=[RowGrammar.of(r["tools"], reply or FULL_REPLY)
+                                    for r in records])
     start = time.perf_counter()
-    outputs = generate(
+    result = generate_with_outcomes(
         model, prompts, max_new_tokens=sample.max_new_tokens, stop_ids=stops,
         temperature=sample.temperature, top_k=sample.top_k, top_p=sample.top_p, seed=seed,
         pad_id=int(pad_id), batch_size=sample.batch_size, bucket=sample.prompt_bucket,
-        prefix_lengths=prefix_lengths, mesh=mesh, progress=True)
+        prefix_lengths=prefix_lengths, mesh=mesh, progress=True, **constraint)
     seconds = time.perf_counter() - start
     generations = [
-        Generation(tokenizer.decode(tokens, skip_special_tokens=True), len(prompt), len(tokens))
-        for prompt, tokens in zip(prompts, outputs)
+        Generation(tokenizer.decode(tokens, skip_special_tokens=True), len(prompt), len(tokens),
+                   *((outcome.status, outcome.interventions) if outcome else ()))
+        for prompt, tokens, outcome in zip(prompts, result.tokens, result.outcomes)
     ]
     produced = sum(g.generated_tokens for g in generations)
-    return SystemRun(name, generations, seconds, info={
+    info = {
         "generated_tokens": produced, "prompt_tokens": sum(len(p) for p in prompts),
         "generated_tokens_per_second": round(produced / seconds, 1) if seconds else None,
         "stop_ids": stops,
         "prompts_sharing_a_prefix": sum(n > 0 for n in prefix_lengths or []),
-    })
+        "decoding": "constrained" if sample.constrained else "free",
+    }
+    if sample.constrained:
+        info["replies_overridden"] = sum(bool(g.interventions) for g in generations)
+        info["replies_incomplete"] = sum(g.constraint != "complete" for g in generations)
+    return SystemRun(name, generations, seconds, info=info)
+
+
+def constraint_errors(generation: Generation) -> list[str]:
+    """Why a constrained reply is not valid whatever its text says: a reply the grammar did
+    not see to its end-of-turn token (cut by the token budget, or refused) is never accepted."""
+    if generation.constraint in ("", "complete"):
+        return []
+    return [f"constrained decoding: the reply is {generation.constraint} (the grammar did not "
+            "reach its end-of-turn token)"]

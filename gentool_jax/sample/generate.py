@@ -12,10 +12,15 @@ own tokens into a cache of their own tokens and the decoded ones. Prefix and suf
 bucketed like whole prompts, so the extra programs compile once per (Lp, Ls) bucket pair. On a
 mesh the prefix block is sharded like the batch (its row count rounded up to the shards) and
 XLA moves each prefix's keys to the rows that need them.
+
+With a `Constrainer` and a `RowGrammar` per prompt, every row's reply is held to its toolset's
+grammar (`sample/constraint.py`); `generate_with_outcomes` also says how each row ended and how
+often the grammar overrode the model's own choice.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -29,6 +34,15 @@ from jax.sharding import PartitionSpec as P
 
 from gentool_jax.model.kv_cache import KVCache, init_cache
 from gentool_jax.model.prefix_attention import SharedPrefixes
+from gentool_jax.sample.constraint import (
+    BatchMatchers,
+    Constrainer,
+    ConstraintState,
+    RowGrammar,
+    RowOutcome,
+    register,
+    release,
+)
 from gentool_jax.sample.decode import (
     DecodeState,
     decode,
@@ -56,12 +70,27 @@ def stop_ids_for(tokenizer: Any) -> list[int]:
     return sorted(set(int(i) for i in ids))
 
 
-def generate(model: nnx.Module, prompts: Sequence[Sequence[int]], *, max_new_tokens: int,
-             stop_ids: Iterable[int], temperature: float = 0.0, top_k: int = 0,
-             top_p: float = 1.0, seed: int = 0, pad_id: int = 0, batch_size: int = 16,
-             bucket: int = 64, prefix_lengths: Sequence[int] | None = None,
-             prefix_rows: int | None = None, mesh: Mesh | None = None, progress: bool = False
+@dataclasses.dataclass
+class Generated:
+    """Per prompt, the new tokens and (constrained prompts only, else None) how it ended."""
+
+    tokens: list[list[int]]
+    outcomes: list[RowOutcome | None]
+
+
+def generate(model: nnx.Module, prompts: Sequence[Sequence[int]], **kwargs: Any
              ) -> list[list[int]]:
+    """`generate_with_outcomes(...).tokens`: the new tokens of each prompt."""
+    return generate_with_outcomes(model, prompts, **kwargs).tokens
+
+
+def generate_with_outcomes(
+        model: nnx.Module, prompts: Sequence[Sequence[int]], *, max_new_tokens: int,
+        stop_ids: Iterable[int], temperature: float = 0.0, top_k: int = 0, top_p: float = 1.0,
+        seed: int = 0, pad_id: int = 0, batch_size: int = 16, bucket: int = 64,
+        prefix_lengths: Sequence[int] | None = None, prefix_rows: int | None = None,
+        mesh: Mesh | None = None, progress: bool = False, constrainer: Constrainer | None = None,
+        grammars: Sequence[RowGrammar | None] | None = None) -> Generated:
     """Continue each prompt; returns per prompt the new tokens up to and including the first
     stop id (or `max_new_tokens` tokens when none came), in the order of `prompts`.
 
@@ -73,7 +102,20 @@ def generate(model: nnx.Module, prompts: Sequence[Sequence[int]], *, max_new_tok
     them), at most `prefix_rows` distinct prefixes a batch (default `batch_size // 4`, at least
     1; on a mesh both are rounded up to the batch shards). Greedy outputs are the same as
     without it; sampled ones differ, as batches are composed differently.
+
+    `constrainer` with `grammars` (one per prompt; None leaves that prompt free) constrains
+    each reply to its grammar; every distinct grammar is compiled before decoding starts, so
+    a schema the grammar engine refuses fails at once.
     """
+    if (constrainer is None) != (grammars is None):
+        raise ValueError("constrained decoding needs both a constrainer and the grammars")
+    if grammars is not None and len(grammars) != len(prompts):
+        raise ValueError(f"{len(grammars)} grammars for {len(prompts)} prompts")
+    if constrainer is not None:
+        if constrainer.vocab_size != model.config.vocab_size:
+            raise ValueError(f"the constrainer masks {constrainer.vocab_size} tokens, the "
+                             f"model has {model.config.vocab_size}")
+        constrainer.check(grammars)
     if max_new_tokens < 1:
         raise ValueError(f"max_new_tokens must be >= 1, got {max_new_tokens}")
     if prefix_rows is not None and prefix_rows < 1:
@@ -99,20 +141,25 @@ def generate(model: nnx.Module, prompts: Sequence[Sequence[int]], *, max_new_tok
     runner = _Runner(model, prompts, mesh, batch_axes, settings,
                      stops=sorted(set(int(s) for s in stop_ids)), seed=seed, pad_id=pad_id,
                      max_new_tokens=max_new_tokens, batch_size=batch_size,
-                     prefix_rows=prefix_rows, bucket=bucket)
+                     prefix_rows=prefix_rows, bucket=bucket, constrainer=constrainer,
+                     grammars=grammars)
     if progress:
         from tqdm.auto import tqdm
 
         batches = tqdm(batches, desc="generate", unit="batch")
     results: list[list[int]] = [[] for _ in prompts]
+    outcomes: list[RowOutcome | None] = [None] * len(prompts)
     for number, batch in enumerate(batches):
         if isinstance(batch, SharedBatch):
-            rows, output = [index for index, _ in batch.rows], runner.shared(batch, number)
+            rows = [index for index, _ in batch.rows]
+            output, ended = runner.shared(batch, number)
         else:
-            rows, output = batch, runner.plain(batch, number)
+            rows = batch
+            output, ended = runner.plain(batch, number)
         for row, index in enumerate(rows):
             results[index] = _until_stop(output[row], runner.stops)
-    return results
+            outcomes[index] = ended[row]
+    return Generated(results, outcomes)
 
 
 class _Runner:
@@ -126,7 +173,8 @@ class _Runner:
     def __init__(self, model: nnx.Module, prompts: list[list[int]], mesh: Mesh | None,
                  batch_axes: tuple[str, ...], settings: SamplingSettings, *, stops: list[int],
                  seed: int, pad_id: int, max_new_tokens: int, batch_size: int,
-                 prefix_rows: int, bucket: int):
+                 prefix_rows: int, bucket: int, constrainer: Constrainer | None = None,
+                 grammars: Sequence[RowGrammar | None] | None = None):
         self.model, self.prompts, self.mesh, self.batch_axes = model, prompts, mesh, batch_axes
         self.graphdef, self.state = nnx.split(model)
         self.settings, self.stops, self.seed, self.pad_id = settings, stops, seed, pad_id
@@ -134,6 +182,7 @@ class _Runner:
         self.max_new_tokens, self.batch_size, self.prefix_rows, self.bucket = (
             max_new_tokens, batch_size, prefix_rows, bucket)
         self.caches: dict[str, tuple[tuple[int, int], KVCache]] = {}
+        self.constrainer, self.grammars = constrainer, grammars
 
     def _take(self, role: str, shape: tuple[int, int]) -> KVCache:
         held = self.caches.pop(role, None)
@@ -151,26 +200,50 @@ class _Runner:
     def _key(self, number: int) -> jax.Array:
         return jax.random.fold_in(jax.random.key(self.seed), number)
 
-    def _decode(self, cache: KVCache, first: DecodeState, key: jax.Array,
-                prefixes: SharedPrefixes | None = None) -> np.ndarray:
-        cache, final = decode(self.graphdef, self.state, cache, first, key, self.stop_array,
-                              prefixes, settings=self.settings, pad_id=self.pad_id)
-        self._keep("main", cache)
-        return np.asarray(jax.device_get(final.output))
+    def _matchers(self, rows: list[int]) -> tuple[BatchMatchers | None, ConstraintState | None]:
+        """The batch's host matchers, registered, and the state the compiled loop carries."""
+        if self.constrainer is None:
+            return None, None
+        matchers = self.constrainer.batch([self.grammars[i] for i in rows], self.batch_size)
+        handle = register(matchers)
+        counts = np.zeros(self.batch_size, np.int32)
+        return matchers, ConstraintState(jnp.asarray(handle, jnp.int32), *self._place(counts))
 
-    def plain(self, rows: list[int], number: int) -> np.ndarray:
-        """`[batch_size, max_new_tokens]` output of whole prompts, each prefilled in full."""
+    def _decode(self, cache: KVCache, first: DecodeState, key: jax.Array,
+                constraint: ConstraintState | None, matchers: BatchMatchers | None,
+                prefixes: SharedPrefixes | None = None
+                ) -> tuple[np.ndarray, list[RowOutcome | None]]:
+        try:
+            cache, final, constraint = decode(
+                self.graphdef, self.state, cache, first, key, self.stop_array, prefixes,
+                constraint, settings=self.settings, pad_id=self.pad_id)
+            self._keep("main", cache)
+            output = np.asarray(jax.device_get(final.output))
+            if matchers is None:
+                return output, [None] * self.batch_size
+            last, counts = jax.device_get((final.token, constraint.interventions))
+            return output, matchers.finish(np.asarray(last), np.asarray(counts))
+        finally:
+            if constraint is not None:
+                release(int(constraint.handle))
+
+    def plain(self, rows: list[int], number: int
+              ) -> tuple[np.ndarray, list[RowOutcome | None]]:
+        """`[batch_size, max_new_tokens]` output of whole prompts, each prefilled in full,
+        and how each constrained row ended."""
         tokens, valid = _left_pad([self.prompts[i] for i in rows], self.batch_size, self.bucket,
                                   self.pad_id)
         cache = self._take("main", (self.batch_size, tokens.shape[1] + self.max_new_tokens))
         tokens, valid = self._place(tokens, valid)
         key = self._key(number)
-        cache, first = prefill(self.graphdef, self.state, cache, tokens, valid, key,
-                               self.stop_array, settings=self.settings,
-                               max_new_tokens=self.max_new_tokens, pad_id=self.pad_id)
-        return self._decode(cache, first, key)
+        matchers, constraint = self._matchers(rows)
+        cache, first, constraint = prefill(
+            self.graphdef, self.state, cache, tokens, valid, key, self.stop_array, constraint,
+            settings=self.settings, max_new_tokens=self.max_new_tokens, pad_id=self.pad_id)
+        return self._decode(cache, first, key, constraint, matchers)
 
-    def shared(self, batch: SharedBatch, number: int) -> np.ndarray:
+    def shared(self, batch: SharedBatch, number: int
+               ) -> tuple[np.ndarray, list[RowOutcome | None]]:
         """`[batch_size, max_new_tokens]` output of a batch whose rows continue shared prefixes.
 
         The prefixes sit left-padded in `[prefix_rows, Lp]`; a row's cache holds its own tokens
@@ -193,11 +266,12 @@ class _Runner:
         cache = self._take("main", (self.batch_size, tokens.shape[1] + self.max_new_tokens))
         tokens, valid, offsets = self._place(tokens, valid, offsets)
         key = self._key(number)
-        cache, first = prefill_suffixes(self.graphdef, self.state, cache, tokens, valid,
-                                        offsets, prefixes, key, self.stop_array,
-                                        settings=self.settings,
-                                        max_new_tokens=self.max_new_tokens, pad_id=self.pad_id)
-        output = self._decode(cache, first, key, prefixes)
+        matchers, constraint = self._matchers([index for index, _ in batch.rows])
+        cache, first, constraint = prefill_suffixes(
+            self.graphdef, self.state, cache, tokens, valid, offsets, prefixes, key,
+            self.stop_array, constraint, settings=self.settings,
+            max_new_tokens=self.max_new_tokens, pad_id=self.pad_id)
+        output = self._decode(cache, first, key, constraint, matchers, prefixes)
         self._keep("prefix", prefix_cache)
         return output
 

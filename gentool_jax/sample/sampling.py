@@ -57,3 +57,15 @@ def sample_tokens(logits: jax.Array, key: jax.Array, settings: SamplingSettings)
         return jnp.argmax(logits, axis=-1).astype(jnp.int32)
     filtered = filter_logits(logits, settings)
     return jax.random.categorical(key, filtered, axis=-1).astype(jnp.int32)
+
+
+def sample_masked(logits: jax.Array, allowed: jax.Array, key: jax.Array,
+                  settings: SamplingSettings) -> tuple[jax.Array, jax.Array]:
+    """Next token ids `[batch]` among the `allowed` `[batch, vocab]` tokens only (masked before
+    temperature, top-k and top-p, so the cuts rank allowed tokens), and whether the mask
+    removed the row's unmasked argmax (an "intervention": with none, greedy output is exactly
+    what unconstrained decoding gives)."""
+    masked = jnp.where(allowed, logits, -jnp.inf)
+    favourite = jnp.argmax(logits, axis=-1)
+    intervened = ~jnp.take_along_axis(allowed, favourite[:, None], axis=-1)[:, 0]
+    return sample_tokens(masked, key, settings), intervened

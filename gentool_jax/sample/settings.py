@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 
+# `sample.constrain`: hold replies to the toolset's grammar, or decode freely.
+CONSTRAIN_MODES = ("tools", "none")
+
 
 @dataclasses.dataclass(frozen=True)
 class SampleSettings:
@@ -20,3 +23,8 @@ class SampleSettings:
     top_p: float
     batch_size: int
     prompt_bucket: int  # prompts are left-padded to a multiple of this
+    constrain: str = "tools"  # one of CONSTRAIN_MODES
+
+    @property
+    def constrained(self) -> bool:
+        return self.constrain == "tools"

@@ -14,18 +14,21 @@ import dataclasses
 import json
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.exceptions import HTTPException
 
+from gentool_jax.errors import GentoolError
+from gentool_jax.sample.constraint import RowGrammar
+from gentool_jax.sample.grammar import ReplyFormat
 from gentool_jax.serve.batcher import Batcher, Job
 from gentool_jax.serve.errors import APIError
 from gentool_jax.serve.prompting import prompt_tokens
 from gentool_jax.serve.reply import chat_reply, tool_reply
-from gentool_jax.serve.request import parse_request
+from gentool_jax.serve.request import ChatRequest, parse_request
 
 
 @dataclasses.dataclass
@@ -39,6 +42,10 @@ class Service:
     tool_style: str  # config.data.tool_style: how the model was trained to see tools
     max_tokens: int  # default completion budget
     context_length: int  # prompt + completion tokens the model supports
+    constrain: bool = True  # sample.constrain == "tools": tool-mode replies follow the grammar
+    # Compiles a request's grammar (raising GentoolError for a schema it refuses) before the
+    # request joins a batch, so one bad schema never fails the others; None: no check.
+    check_grammar: Callable[[RowGrammar], None] | None = None
     created: int = dataclasses.field(default_factory=lambda: int(time.time()))
     in_flight: int = 0  # requests waiting for the model (changed on the event loop only)
 
@@ -109,7 +116,8 @@ async def complete(service: Service, body: Any) -> dict[str, Any]:
                        param="messages", code="context_length_exceeded")
     service.in_flight += 1
     try:
-        output = await service.batcher.submit(Job(prompt, budget, request.settings))
+        output = await service.batcher.submit(Job(prompt, budget, request.settings,
+                                                  _grammar(service, request)))
     except Exception as error:  # a generation failure is the server's, not the request's
         raise APIError(f"generation failed: {type(error).__name__}: {error}", status=500,
                        kind="server_error") from None
@@ -128,6 +136,23 @@ async def complete(service: Service, body: Any) -> dict[str, Any]:
                          "logprobs": None}],
             "usage": {"prompt_tokens": len(prompt), "completion_tokens": len(output),
                       "total_tokens": len(prompt) + len(output)}}
+
+
+def _grammar(service: Service, request: ChatRequest) -> RowGrammar | None:
+    """The grammar a tool-mode reply is held to: always under `sample.constrain="tools"`, and
+    whenever the request asks for it (`tool_choice` "required" or a named function, a `strict`
+    tool), since only the grammar can guarantee those."""
+    if not request.tool_mode:
+        return None
+    if not (service.constrain or request.call_names is not None or request.strict):
+        return None
+    grammar = RowGrammar.of(request.tools or [], ReplyFormat(call_names=request.call_names))
+    if service.check_grammar is not None:
+        try:
+            service.check_grammar(grammar)
+        except GentoolError as error:
+            raise APIError(str(error), param="tools") from None
+    return grammar
 
 
 def _model_card(service: Service) -> dict[str, Any]:

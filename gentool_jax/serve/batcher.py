@@ -21,8 +21,9 @@ from typing import Any
 
 from gentool_jax.sample.sampling import SamplingSettings
 
-# (prompts, settings, max_new_tokens) -> per prompt the generated ids up to the first stop id.
-Generator = Callable[[list[list[int]], SamplingSettings, int], list[list[int]]]
+# (prompts, settings, max_new_tokens, grammars=per prompt a `RowGrammar` or None) -> per prompt
+# the generated ids up to the first stop id.
+Generator = Callable[..., list[list[int]]]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,6 +31,7 @@ class Job:
     prompt: list[int]
     max_new_tokens: int
     settings: SamplingSettings
+    grammar: Any = None  # a `sample.constraint.RowGrammar` the reply is held to, or None
 
 
 @dataclasses.dataclass
@@ -99,8 +101,9 @@ class Batcher:
         for settings, group in groups.items():
             longest = max(w.job.max_new_tokens for w in group)
             try:
-                outputs: list[Any] = self.generator([w.job.prompt for w in group], settings,
-                                                    longest)
+                outputs: list[Any] = self.generator(
+                    [w.job.prompt for w in group], settings, longest,
+                    grammars=[w.job.grammar for w in group])
                 # A shorter budget is a prefix of a longer one: each row is decoded on its own.
                 outputs = [out[:w.job.max_new_tokens] for w, out in zip(group, outputs)]
                 error = None

@@ -64,7 +64,9 @@ def build_service(config: ConfigDict, model: Any, tokenizer: Any, model_id: str,
     return Service(model_id=model_id, tokenizer=tokenizer, batcher=batcher,
                    stop_ids=engine.stop_ids, tool_style=str(config.data.tool_style),
                    max_tokens=serve.max_tokens,
-                   context_length=int(model.config.max_position_embeddings))
+                   context_length=int(model.config.max_position_embeddings),
+                   constrain=section_view(SampleSettings, config.sample).constrained,
+                   check_grammar=engine.check_grammar)
 
 
 def _port(value: str) -> int:

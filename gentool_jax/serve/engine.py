@@ -5,12 +5,18 @@ prefill/decode programs compile once per prompt-length bucket. The token budget 
 program's shape too, so it is rounded up to a power of two here: a server whose clients ask for
 arbitrary `max_tokens` compiles a handful of budgets, not one per value. Decoding stops as soon
 as every row has stopped, so a budget larger than needed costs cache space, not steps.
+
+Requests in tool mode come with their toolset's grammar (`sample.constraint.RowGrammar`); a batch
+holding any is decoded constrained, the others' rows free, in one call. The llguidance tokenizer
+and compiled grammars are built on the first such batch and kept for the server's life.
 """
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
+from gentool_jax.sample.constraint import Constrainer, RowGrammar
 from gentool_jax.sample.generate import generate, stop_ids_for
 from gentool_jax.sample.sampling import SamplingSettings
 
@@ -31,16 +37,32 @@ class SamplerEngine:
     def __init__(self, model: Any, tokenizer: Any, *, batch_size: int, bucket: int, seed: int,
                  mesh: Any = None):
         self.model, self.batch_size, self.bucket, self.mesh = model, batch_size, bucket, mesh
+        self.tokenizer, self.constrainer, self.lock = tokenizer, None, threading.Lock()
         self.stop_ids = stop_ids_for(tokenizer)
         self.pad_id = int(tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0)
         self.seed, self.calls = seed, 0
 
+    def _constrainer(self) -> Constrainer:
+        with self.lock:
+            if self.constrainer is None:
+                self.constrainer = Constrainer(self.tokenizer, self.model.config.vocab_size,
+                                               self.stop_ids)
+            return self.constrainer
+
+    def check_grammar(self, grammar: RowGrammar) -> None:
+        """Compile `grammar` now (any thread); GrammarError names a schema it refuses."""
+        self._constrainer().check([grammar])
+
     def __call__(self, prompts: list[list[int]], settings: SamplingSettings,
-                 max_new_tokens: int) -> list[list[int]]:
+                 max_new_tokens: int, grammars: list[RowGrammar | None] | None = None
+                 ) -> list[list[int]]:
         # A new seed per call: two sampled batches never repeat each other's draws.
         self.calls += 1
+        constraint = {}
+        if grammars is not None and any(g is not None for g in grammars):
+            constraint = dict(constrainer=self._constrainer(), grammars=grammars)
         return generate(self.model, prompts, max_new_tokens=budget_bucket(max_new_tokens),
                         stop_ids=self.stop_ids, temperature=settings.temperature,
                         top_k=settings.top_k, top_p=settings.top_p, seed=self.seed + self.calls,
                         pad_id=self.pad_id, batch_size=self.batch_size, bucket=self.bucket,
-                        mesh=self.mesh)
+                        mesh=self.mesh, **constraint)

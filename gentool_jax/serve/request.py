@@ -34,6 +34,7 @@ _USED = ("model", "messages", "tools", "tool_choice", "temperature", "top_p", "m
          "max_completion_tokens")
 # Keys of a tool schema the prompt renders; others (OpenAI's `strict`) never reach the model.
 _TOOL_KEYS = ("name", "description", "parameters", "returns")
+_CHOICES = ("auto", "none", "required")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,6 +46,10 @@ class ChatRequest:
     tools: list[dict[str, Any]] | None  # flat function schemas, generate_response excluded
     max_tokens: int | None  # None: the server's default
     settings: SamplingSettings
+    # tool_choice "required" or a named function: the names the call may use (the grammar
+    # holds the reply to them); None: any offered tool or generate_response ("auto").
+    call_names: tuple[str, ...] | None = None
+    strict: bool = False  # a tool asked for `strict` schema adherence
 
     @property
     def query(self) -> str:
@@ -74,15 +79,36 @@ def parse_request(body: Any) -> ChatRequest:
     if not isinstance(model, str) or not model:
         raise APIError("'model' must be a non-empty string", param="model")
     messages = _messages(body.get("messages"))
-    tool_choice = body.get("tool_choice")
-    if tool_choice not in (None, "auto", "none"):
-        raise APIError("tool_choice must be 'auto' or 'none': the model itself decides whether a "
-                       "tool fits (generate_response is always available)", param="tool_choice",
-                       code="unsupported_parameter")
     tools = _tools(body["tools"]) if body.get("tools") is not None else None
+    tool_choice = body.get("tool_choice")
+    call_names = _call_names(tool_choice, tools)
+    strict = any(isinstance(entry, dict) and (entry.get("function") or entry).get("strict")
+                 is True for entry in body.get("tools") or [])
     return ChatRequest(model=model, messages=messages,
                        tools=None if tool_choice == "none" else tools,
-                       max_tokens=_max_tokens(body), settings=_settings(body))
+                       max_tokens=_max_tokens(body), settings=_settings(body),
+                       call_names=call_names, strict=strict)
+
+
+def _call_names(tool_choice: Any, tools: list[dict[str, Any]] | None) -> tuple[str, ...] | None:
+    """What `tool_choice` lets the call name: "auto" / "none" / absent: anything offered
+    (generate_response included); "required": an offered tool, never generate_response;
+    `{"type": "function", "function": {"name": X}}`: X only."""
+    if tool_choice is None or tool_choice in ("auto", "none"):
+        return None
+    if tools is None:
+        raise APIError("tool_choice needs 'tools'", param="tool_choice")
+    if tool_choice == "required":
+        return tuple(tool["name"] for tool in tools)
+    function = tool_choice.get("function") if isinstance(tool_choice, dict) else None
+    if (not isinstance(tool_choice, dict) or tool_choice.get("type") != "function"
+            or not isinstance(function, dict) or not isinstance(function.get("name"), str)):
+        raise APIError(f"tool_choice must be one of {', '.join(_CHOICES)} or "
+                       '{"type": "function", "function": {"name": ...}}', param="tool_choice")
+    if function["name"] not in {tool["name"] for tool in tools}:
+        raise APIError(f"tool_choice names {function['name']!r}, which 'tools' does not offer",
+                       param="tool_choice")
+    return (function["name"],)
 
 
 def _text(content: Any, where: str) -> str:
