@@ -20,6 +20,7 @@ often the grammar overrode the model's own choice.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 from collections.abc import Iterable, Sequence
@@ -237,9 +238,11 @@ class _Runner:
         tokens, valid = self._place(tokens, valid)
         key = self._key(number)
         matchers, constraint = self._matchers(rows)
-        cache, first, constraint = prefill(
-            self.graphdef, self.state, cache, tokens, valid, key, self.stop_array, constraint,
-            settings=self.settings, max_new_tokens=self.max_new_tokens, pad_id=self.pad_id)
+        with _released_on_error(constraint):
+            cache, first, constraint = prefill(
+                self.graphdef, self.state, cache, tokens, valid, key, self.stop_array,
+                constraint, settings=self.settings, max_new_tokens=self.max_new_tokens,
+                pad_id=self.pad_id)
         return self._decode(cache, first, key, constraint, matchers)
 
     def shared(self, batch: SharedBatch, number: int
@@ -267,13 +270,26 @@ class _Runner:
         tokens, valid, offsets = self._place(tokens, valid, offsets)
         key = self._key(number)
         matchers, constraint = self._matchers([index for index, _ in batch.rows])
-        cache, first, constraint = prefill_suffixes(
-            self.graphdef, self.state, cache, tokens, valid, offsets, prefixes, key,
-            self.stop_array, constraint, settings=self.settings,
-            max_new_tokens=self.max_new_tokens, pad_id=self.pad_id)
+        with _released_on_error(constraint):
+            cache, first, constraint = prefill_suffixes(
+                self.graphdef, self.state, cache, tokens, valid, offsets, prefixes, key,
+                self.stop_array, constraint, settings=self.settings,
+                max_new_tokens=self.max_new_tokens, pad_id=self.pad_id)
         output = self._decode(cache, first, key, constraint, matchers, prefixes)
         self._keep("prefix", prefix_cache)
         return output
+
+
+@contextlib.contextmanager
+def _released_on_error(constraint: ConstraintState | None):
+    """A prefill that raises never reaches `_decode`, whose `finally` releases the batch's
+    matchers: release them here, so a failed batch leaves nothing in the registry."""
+    try:
+        yield
+    except BaseException:
+        if constraint is not None:
+            release(int(constraint.handle))
+        raise
 
 
 def _prefix_slots(which: list[int], prefix_rows: int, batch_size: int
