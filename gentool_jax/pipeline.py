@@ -16,6 +16,8 @@ from pathlib import Path
 
 from ml_collections import ConfigDict
 
+from gentool_jax.evaluate.metrics import ALL, TOOL_NEEDING
+from gentool_jax.evaluate.report import abstain_all_tsa
 from gentool_jax.run_config import check_same_config, record_config
 
 
@@ -76,21 +78,6 @@ def _minutes(seconds: float) -> str:
     return f"{int(seconds // 60)} min {seconds % 60:.0f} s" if seconds >= 60 else f"{seconds:.1f} s"
 
 
-def _tool_needing_tsa(per_variant: dict) -> float | None:
-    """TSA over the samples whose gold is a tool (weak, strong, both): the figure that
-    abstaining on everything cannot reach."""
-    scored = [(m["n"], m["tsa"]) for variant, m in per_variant.items()
-              if variant in ("weak", "strong", "both") and m.get("tsa") is not None and m["n"]]
-    total = sum(n for n, _ in scored)
-    return sum(n * tsa for n, tsa in scored) / total if total else None
-
-
-def _always_abstain(per_variant: dict) -> float | None:
-    """The TSA of answering `generate_response` to everything: the share of `none` samples."""
-    total = per_variant.get("all", {}).get("n", 0)
-    return per_variant.get("none", {}).get("n", 0) / total if total else None
-
-
 def _cell(value: float | None) -> str:
     return "–" if value is None else f"{value:.3f}"
 
@@ -108,11 +95,11 @@ def summary(workdir: Path, durations: dict[str, float]) -> str:
              "(abstain-all: answering generate_response to everything):", header]
     for scenario in scenarios:
         first = systems[names[0]][scenario]
-        row = f"  {scenario:<26}{_cell(_always_abstain(first)):>12}"
+        row = f"  {scenario:<26}{_cell(abstain_all_tsa(first)):>12}"
         for name in names:
             per_variant = systems[name][scenario]
-            pair = (f"{_cell(per_variant['all'].get('tsa'))} / "
-                    f"{_cell(_tool_needing_tsa(per_variant))}")
+            pair = (f"{_cell(per_variant[ALL].get('tsa'))} / "
+                    f"{_cell(per_variant.get(TOOL_NEEDING, {}).get('tsa'))}")
             row += f"{pair:>{width}}"
         lines.append(row)
     eval_dir = workdir / "eval"

@@ -119,7 +119,12 @@ def test_compute_metrics_hand_computed():
     assert m["none"]["argument_name_f1"] is None
     assert m["strong"]["abstention_recall"] is None
     assert m["strong"]["abstention_f1"] is None
-    assert list(m) == ["none", "strong", "both", "all"]
+    assert list(m) == ["none", "strong", "both", "tool_needing", "all"]
+    # tool_needing pools strong and both: strong right, both/q1 weak chosen, both/q2 right
+    needing = m["tool_needing"]
+    assert needing["n"] == 3 and needing["tsa"] == pytest.approx(2 / 3)
+    assert needing["z2o_consistency"] == pytest.approx(1 / 3)
+    assert needing["abstention_recall"] is None
 
 
 def test_systems_without_ranking_get_no_ranking_metrics():

@@ -19,6 +19,10 @@ from gentool_jax.evaluate.parser import ParsedOutput
 from gentool_jax.simulate.records import DEFAULT_TOOL, VARIANTS, Record
 
 ALL = "all"
+# The variants whose gold is a tool, pooled: the figure that abstaining on everything (which
+# scores the share of `none` samples on "all") cannot reach.
+TOOL_NEEDING = "tool_needing"
+TOOL_VARIANTS = ("weak", "strong", "both")
 # Order of the columns in metrics.json and the report.
 METRICS = (
     "n", "format_validity", "tsa", "abstention_precision", "abstention_recall", "abstention_f1",
@@ -129,10 +133,15 @@ def compute_metrics(records: Sequence[Record], outputs: Sequence[ParsedOutput], 
         groups: dict[str, list[int]] = {ALL: list(range(len(indices)))}
         for local, i in enumerate(indices):
             groups.setdefault(records[i]["variant"], []).append(local)
-        variants = [v for v in VARIANTS if v in groups] + [ALL]
+        needing = [j for v in TOOL_VARIANTS for j in groups.get(v, [])]
+        if needing:
+            groups[TOOL_NEEDING] = sorted(needing)
+        variants = [v for v in (*VARIANTS, TOOL_NEEDING) if v in groups] + [ALL]
         result[scenario] = {
             variant: _aggregate([scored[indices[j]] for j in groups[variant]],
-                                [ok for v, ok in pairs if variant in (ALL, v)])
+                                [ok for v, ok in pairs
+                                 if variant in (ALL, v) or (variant == TOOL_NEEDING
+                                                            and v in TOOL_VARIANTS)])
             for variant in variants
         }
     return result

@@ -69,7 +69,13 @@ def markdown_report(metrics: SystemMetrics, *, info: dict[str, Any] | None = Non
     header = "| system | variant | n | " + " | ".join(label for _, label in KEY_METRICS) + " |"
     rule = "|" + "---|" * (3 + len(KEY_METRICS))
     for scenario in _scenarios(metrics):
-        lines += ["", f"## {scenario}", "", header, rule]
+        lines += ["", f"## {scenario}", ""]
+        floor = abstain_all_tsa(next(iter(metrics.values())).get(scenario, {}))
+        if floor is not None:
+            lines += [f"Answering `generate_response` to everything scores TSA {floor:.3f} "
+                      "here (all variants) and 0 on `tool_needing` (weak, strong and both "
+                      "pooled).", ""]
+        lines += [header, rule]
         for system, scenarios in metrics.items():
             variants = scenarios.get(scenario, {})
             ordered = ([ALL] if ALL in variants else []) + [v for v in variants if v != ALL]
@@ -80,6 +86,12 @@ def markdown_report(metrics: SystemMetrics, *, info: dict[str, Any] | None = Non
                 lines.append(f"| {label} | {variant} | {row.get('n', 0)} | "
                              + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def abstain_all_tsa(per_variant: dict[str, dict[str, Any]]) -> float | None:
+    """The TSA of answering `generate_response` to everything: the share of `none` samples."""
+    total = per_variant.get(ALL, {}).get("n", 0)
+    return per_variant.get("none", {}).get("n", 0) / total if total else None
 
 
 def plot_scenario(metrics: SystemMetrics, scenario: str, path: str | Path) -> Path:
