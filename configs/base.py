@@ -116,6 +116,9 @@ def _data() -> ConfigDict:
     # call's name; data/decisions.py) relative to the other target tokens, which are format
     # and copying. 1.0 is the paper's plain token-mean loss (docs/training.md).
     data.decision_weight = 1.0
+    # full: the paper's ranking of every tool. useful: the ranking ends at generate_response
+    # (the tail is the rest in presentation order, restored by the reader; docs/data.md).
+    data.ranking_target = "full"
     return data
 
 

@@ -18,7 +18,7 @@ DTYPES = ("float32", "bfloat16", "float16")
 
 
 def _choices() -> dict[str, tuple[str, ...]]:
-    from gentool_jax.data.render import STYLES
+    from gentool_jax.data.render import RANKING_TARGETS, STYLES
     from gentool_jax.data.sources import SOURCES
     from gentool_jax.model.attention_kernels import IMPLEMENTATIONS
     from gentool_jax.model.llama import REMAT_POLICIES
@@ -31,6 +31,7 @@ def _choices() -> dict[str, tuple[str, ...]]:
         "model.dtype": DTYPES, "model.param_dtype": DTYPES, "model.lora.param_dtype": DTYPES,
         "model.remat": tuple(REMAT_POLICIES), "model.attention": IMPLEMENTATIONS,
         "data.tool_style": STYLES, "data.source": SOURCES,
+        "data.ranking_target": RANKING_TARGETS,
         "train.schedule": SCHEDULES, "train.stage2_init": STAGE_INIT,
         "distributed.mode": MODES, "sample.constrain": CONSTRAIN_MODES,
     }

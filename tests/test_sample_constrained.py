@@ -278,6 +278,32 @@ def test_grammar_accepts_the_rendered_targets_of_every_format_and_abstention(tin
     assert not matcher_accepts(constrainer, tokenizer, stops, tools, named, abstain)
 
 
+def test_useful_rankings_end_at_generate_response_and_read_back_whole(tiny):
+    """`data.ranking_target="useful"`: the grammar takes each tool at most once and closes the
+    list at generate_response; the parser restores the tail in presentation order."""
+    _, tokenizer, stops, constrainer = tiny
+    tools = [{"name": name, "parameters": {}} for name in ("get_weather", "get_news",
+                                                            "get_weather_forecast")]
+    useful = ReplyFormat(True, True, ranking_target="useful")
+    record = {"ranking": ["get_weather_forecast", "get_weather", DEFAULT_TOOL, "get_news"],
+              "call": {"name": "get_weather_forecast", "arguments": {}}}
+    text = target_text(record, include_ranking=True, include_call=True, ranking_target="useful")
+    assert text.startswith('Ranking: ["get_weather_forecast", "get_weather", '
+                           '"generate_response"]\n')
+    assert matcher_accepts(constrainer, tokenizer, stops, tools, useful, text)
+    full = target_text(record, include_ranking=True, include_call=True)
+    assert not matcher_accepts(constrainer, tokenizer, stops, tools, useful, full)
+    assert not matcher_accepts(constrainer, tokenizer, stops, tools, ReplyFormat(), text)
+    names = [tool["name"] for tool in tools]
+    parsed = parse_output(text, names, ranking_target="useful")
+    assert parsed.valid and parsed.ranking == record["ranking"]
+    assert not parse_output(text, names).valid  # read as a full ranking, it omits get_news
+    assert not parse_output(full, names, ranking_target="useful").valid
+    abstain = 'Ranking: ["generate_response"]\nCall: {"name": "generate_response", "arguments": {}}'
+    assert matcher_accepts(constrainer, tokenizer, stops, tools, useful, abstain)
+    assert parse_output(abstain, names, ranking_target="useful").ranking == [DEFAULT_TOOL, *names]
+
+
 def test_a_schema_the_engine_refuses_is_a_one_line_error_naming_the_tool(tiny):
     _, _, _, constrainer = tiny
     tools = [{"name": "ok_tool", "parameters": {"type": "object", "properties": {}}},

@@ -54,6 +54,7 @@ class DataConfig:
     prefetch: int
     source: str
     decision_weight: float
+    ranking_target: str
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,6 +77,7 @@ class Encoder:
     include_call: bool
     shuffle: bool
     decision_weight: float = 1.0
+    ranking_target: str = "full"
 
     def __call__(self, record: dict[str, Any], rng: np.random.Generator) -> EncodedExample:
         if self.shuffle:
@@ -83,7 +85,8 @@ class Encoder:
         return encode_example(record, self.tokenizer, style=self.style,
                               include_ranking=self.include_ranking,
                               include_call=self.include_call,
-                              decision_weight=self.decision_weight)
+                              decision_weight=self.decision_weight,
+                                   ranking_target=self.ranking_target)
 
 
 def _process_layout(process_index: int | None, process_count: int | None) -> tuple[int, int]:
@@ -133,7 +136,7 @@ def make_dataset(
         raise GentoolError("data.share_prefix=True needs data.pack=True (a shared prefix is "
                            "followed by several samples in one row)")
     options = (tokenizer, data.tool_style, stage.include_ranking, stage.include_call,
-               data.shuffle_tools, data.decision_weight)
+               data.shuffle_tools, data.decision_weight, data.ranking_target)
     if data.share_prefix:
         source, encoder = GroupSource(records, group_by_toolset(records)), GroupEncoder(*options)
     else:

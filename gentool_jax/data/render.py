@@ -120,13 +120,27 @@ def system_prompt(record: Record, style: str, tools_order: Sequence[str] | None 
     return _INSTRUCTIONS.format(tools=rendered)
 
 
-def target_text(record: Record, *, include_ranking: bool, include_call: bool) -> str:
-    """The assistant reply: `Ranking: [...]` and/or `Call: {...}` lines, JSON after the prefix."""
+RANKING_TARGETS = ("full", "useful")
+
+
+def target_text(record: Record, *, include_ranking: bool, include_call: bool,
+                ranking_target: str = "full") -> str:
+    """The assistant reply: `Ranking: [...]` and/or `Call: {...}` lines, JSON after the prefix.
+
+    `ranking_target="useful"` ends the ranking at `generate_response`: the tail after it is the
+    remaining tools in presentation order (DESIGN §2), so it carries no decision and the reader
+    restores it (`evaluate/parser.py`); "full" is the paper's whole ranking."""
     if not (include_ranking or include_call):
         raise GentoolError("a stage needs include_ranking or include_call (both are off)")
+    if ranking_target not in RANKING_TARGETS:
+        raise GentoolError(f"data.ranking_target must be one of {', '.join(RANKING_TARGETS)}, "
+                           f"got {ranking_target!r}")
     lines = []
     if include_ranking:
-        lines.append("Ranking: " + json.dumps(list(record["ranking"]), ensure_ascii=False))
+        ranking = list(record["ranking"])
+        if ranking_target == "useful" and DEFAULT_TOOL in ranking:
+            ranking = ranking[: ranking.index(DEFAULT_TOOL) + 1]
+        lines.append("Ranking: " + json.dumps(ranking, ensure_ascii=False))
     if include_call:
         call = {"name": record["call"]["name"], "arguments": record["call"]["arguments"]}
         lines.append("Call: " + json.dumps(call, ensure_ascii=False))
@@ -189,6 +203,7 @@ def encode_example(
     include_ranking: bool,
     include_call: bool,
     decision_weight: float = 1.0,
+    ranking_target: str = "full",
 ) -> EncodedExample:
     """Tokens of prompt + target + end-of-turn; the loss covers the target and end-of-turn.
 
@@ -198,7 +213,8 @@ def encode_example(
     ranked up to `generate_response` and the call's name.
     """
     messages = prompt_messages(record, style)
-    target = target_text(record, include_ranking=include_ranking, include_call=include_call)
+    target = target_text(record, include_ranking=include_ranking, include_call=include_call,
+                         ranking_target=ranking_target)
     prompt = encode_prompt(record, tokenizer, style)
     full = _token_ids(tokenizer.apply_chat_template(
         [*messages, {"role": "assistant", "content": target}], tokenize=True))

@@ -73,6 +73,7 @@ class GroupEncoder:
     include_call: bool
     shuffle: bool
     decision_weight: float = 1.0
+    ranking_target: str = "full"
 
     def __call__(self, group: list[dict[str, Any]], rng: np.random.Generator) -> SharedSegment:
         members = [group[i] for i in rng.permutation(len(group))]
@@ -83,7 +84,8 @@ class GroupEncoder:
         examples = [encode_example(record, self.tokenizer, style=self.style,
                                    include_ranking=self.include_ranking,
                                    include_call=self.include_call,
-                                   decision_weight=self.decision_weight)
+                                   decision_weight=self.decision_weight,
+                                   ranking_target=self.ranking_target)
                     for record in members]
         return split_shared_prefix(examples)
 

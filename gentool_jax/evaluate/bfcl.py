@@ -364,7 +364,12 @@ def bfcl_command(config: ConfigDict, options: dict[str, str]) -> int:
     [--data=DIR|WHEEL] [--probes] [--train-data=FILE]`: convert, generate, score and write
     records.jsonl, generations.jsonl, metrics.json and report.md into --out (and leakage.md /
     .json when a training split exists; `--probes` adds the derived probes, bfcl_probes.py)."""
-    from gentool_jax.evaluate.command import _parsed, _run_model_system, _unforced
+    from gentool_jax.evaluate.command import (
+        _parsed,
+        _run_model_system,
+        _unforced,
+        reply_format,
+    )
     from gentool_jax.parallel.mesh import make_mesh
     from gentool_jax.simulate.records import write_records
     from gentool_jax.train.inference import check_checkpoint
@@ -397,7 +402,8 @@ def bfcl_command(config: ConfigDict, options: dict[str, str]) -> int:
         for system in systems:
             run = _run_model_system(config, records, system, checkpoint, mesh)
             run_info[system] = {"seconds": round(run.seconds, 2), **run.info}
-            parsed = [_parsed(g, r) for g, r in zip(run.generations, records)]
+            target = reply_format(config, system, checkpoint).ranking_target
+            parsed = [_parsed(g, r, target) for g, r in zip(run.generations, records)]
             unforced = [_unforced(g, config) for g in run.generations]
             results[system] = {}
             for category in [*categories, *dict.fromkeys(r["scenario"] for r in probes)]:

@@ -197,7 +197,8 @@ def reply_format(config: ConfigDict, system: str, checkpoint: str | None) -> Any
     parts = Path(checkpoint).parts if checkpoint else ()
     stage = next((name for name in stages if name in parts), stages[-1])
     view = section_view(StageConfig, config.train[stage])
-    return ReplyFormat(view.include_ranking, view.include_call)
+    return ReplyFormat(view.include_ranking, view.include_call,
+                       ranking_target=str(config.data.ranking_target))
 
 
 def _run_model_system(config: ConfigDict, records: list[Record], system: str,
@@ -265,9 +266,10 @@ def _run_systems(config: ConfigDict, records: list[Record], systems: Sequence[st
     return runs
 
 
-def _parsed(generation: Generation, record: Record):
+def _parsed(generation: Generation, record: Record, ranking_target: str = "full"):
     """The parser's reading of a reply; a constrained reply that did not end is invalid."""
-    parsed = parse_output(generation.text, [t["name"] for t in record["tools"]])
+    parsed = parse_output(generation.text, [t["name"] for t in record["tools"]],
+                          ranking_target=ranking_target)
     errors = constraint_errors(generation)
     if errors:
         parsed.errors += errors
@@ -307,7 +309,8 @@ def evaluate_systems(config: ConfigDict, records: list[Record], *, out_dir: str 
     run_info: dict[str, Any] = {}
     with atomic_open(out_dir / "generations.jsonl") as handle:
         for run in runs:
-            parsed = [_parsed(g, r) for g, r in zip(run.generations, records)]
+            target = reply_format(config, run.name, checkpoint).ranking_target
+            parsed = [_parsed(g, r, target) for g, r in zip(run.generations, records)]
             metrics[run.name] = compute_metrics(records, parsed, unforced=[
                 _unforced(g, config) for g in run.generations])
             run_info[run.name] = {"seconds": round(run.seconds, 2), **run.info}

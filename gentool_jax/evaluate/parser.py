@@ -38,24 +38,29 @@ class ParsedOutput:
 
 
 def parse_output(
-    text: Any, toolset_names: Iterable[str], *, expect_ranking: bool = True
+    text: Any, toolset_names: Iterable[str], *, expect_ranking: bool = True,
+    ranking_target: str = "full",
 ) -> ParsedOutput:
     """Parse one generation against the toolset it was prompted with.
 
-    `toolset_names` are the record's tools; `generate_response` is always allowed. With
-    `expect_ranking=False` (outputs of a system that only calls, such as the BM25 baseline) a
-    missing `Ranking:` line is not an error.
+    `toolset_names` are the record's tools in presentation order; `generate_response` is
+    always allowed. With `expect_ranking=False` (outputs of a system that only calls, such as
+    the BM25 baseline) a missing `Ranking:` line is not an error. With
+    `ranking_target="useful"` a ranking ends at `generate_response` and the reader restores
+    the tail, the remaining tools in presentation order (DESIGN §2).
     """
     errors: list[str] = []
     if not isinstance(text, str):
         return ParsedOutput(None, None, False, [f"output is {type(text).__name__}, not text"])
     try:
-        allowed = {str(name) for name in toolset_names} | {DEFAULT_TOOL}
+        ordered = [str(name) for name in toolset_names]
     except TypeError:
-        allowed = {DEFAULT_TOOL}
+        ordered = []
+    allowed = set(ordered) | {DEFAULT_TOOL}
     ranking = None
     if expect_ranking or _RANKING.search(text):
-        ranking = _parse_ranking(text, allowed, errors)
+        ranking = _parse_ranking(text, allowed, errors,
+                                 tail=ordered if ranking_target == "useful" else None)
     call = _parse_call(text, allowed, errors)
     return ParsedOutput(ranking, call, not errors, errors)
 
@@ -80,7 +85,10 @@ def _json_after(pattern: re.Pattern[str], text: str, label: str, errors: list[st
     return value
 
 
-def _parse_ranking(text: str, allowed: set[str], errors: list[str]) -> list[str] | None:
+def _parse_ranking(text: str, allowed: set[str], errors: list[str],
+                   tail: list[str] | None = None) -> list[str] | None:
+    """The ranking; with `tail` (presentation order) a list that ends at generate_response is
+    completed by the tools it does not name, in that order."""
     value = _json_after(_RANKING, text, "Ranking", errors)
     if value is None:
         return None
@@ -97,6 +105,10 @@ def _parse_ranking(text: str, allowed: set[str], errors: list[str]) -> list[str]
             errors.append(f"ranking repeats {item!r}")
         else:
             ranking.append(item)
+    if tail is not None:
+        if ranking[-1:] != [DEFAULT_TOOL] or len(ranking) != len(value):
+            errors.append(f"ranking does not end at {DEFAULT_TOOL}")
+        ranking += [name for name in tail if name not in ranking]
     missing = sorted(allowed - set(ranking))
     if missing:
         errors.append(f"ranking omits {', '.join(missing)}")

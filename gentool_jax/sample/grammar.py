@@ -50,10 +50,14 @@ class ReplyFormat:
     include_ranking: bool = True
     include_call: bool = True
     call_names: tuple[str, ...] | None = None
+    # "useful": the ranking ends at generate_response (`data.render.target_text`)
+    ranking_target: str = "full"
 
     def __post_init__(self):
         if not (self.include_ranking or self.include_call):
             raise ValueError("a reply format needs the ranking or the call")
+        if self.ranking_target not in ("full", "useful"):
+            raise ValueError(f"unknown ranking target {self.ranking_target!r}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -118,6 +122,21 @@ def _ranking_rules(names: Sequence[str]) -> list[str]:
             f"rank_rest::_ : {rest}"]
 
 
+def _useful_ranking_rules(names: Sequence[str]) -> list[str]:
+    """`ranking` for `ranking_target="useful"`: tools each at most once, then
+    `generate_response`, which closes the list."""
+    tools = [name for name in names if name != DEFAULT_TOOL]
+    stop = _name_json(DEFAULT_TOOL)
+    first = " | ".join([_lark_string(stop)] + [
+        f"{_lark_string(_name_json(name))} rank_rest::set_bit({i})"
+        for i, name in enumerate(tools)])
+    rest = " | ".join([_lark_string(", " + stop)] + [
+        f"{_lark_string(', ' + _name_json(name))} rank_rest::set_bit({i}) %if bit_clear({i})"
+        for i, name in enumerate(tools)])
+    return ['ranking: "[" rank_first::0x0 "]"', f"rank_first::_ : {first}",
+            f"rank_rest::_ : {rest}"]
+
+
 def _call_rules(tools: Sequence[dict[str, Any]], callable_names: Sequence[str],
                 options: GrammarOptions) -> list[str]:
     """`call`: one alternative per callable tool, its arguments under its own schema."""
@@ -164,7 +183,8 @@ def reply_grammar(tools: Sequence[dict[str, Any]], reply: ReplyFormat = FULL_REP
     else:
         lines.append('start: "Call: " call')
     if reply.include_ranking:
-        lines += _ranking_rules(names)
+        lines += (_useful_ranking_rules(names) if reply.ranking_target == "useful"
+                  else _ranking_rules(names))
     if reply.include_call:
         lines += _call_rules(tools, callable_names, options)
     return "\n".join(lines) + "\n"

@@ -40,6 +40,7 @@ class Service:
     batcher: Batcher
     stop_ids: Sequence[int]
     tool_style: str  # config.data.tool_style: how the model was trained to see tools
+    ranking_target: str = "full"  # config.data.ranking_target: how it was trained to rank
     max_tokens: int  # default completion budget
     context_length: int  # prompt + completion tokens the model supports
     constrain: bool = True  # sample.constrain == "tools": tool-mode replies follow the grammar
@@ -127,7 +128,7 @@ async def complete(service: Service, body: Any) -> dict[str, Any]:
     text = service.tokenizer.decode(output, skip_special_tokens=True)
     if request.tool_mode:
         message, finish = tool_reply(text, [tool["name"] for tool in request.tools or []],
-                                     stopped=stopped)
+                                     stopped=stopped, ranking_target=service.ranking_target)
     else:
         message, finish = chat_reply(text, stopped=stopped)
     return {"id": "chatcmpl-" + uuid.uuid4().hex, "object": "chat.completion",
@@ -146,7 +147,8 @@ def _grammar(service: Service, request: ChatRequest) -> RowGrammar | None:
         return None
     if not (service.constrain or request.call_names is not None or request.strict):
         return None
-    grammar = RowGrammar.of(request.tools or [], ReplyFormat(call_names=request.call_names))
+    grammar = RowGrammar.of(request.tools or [], ReplyFormat(call_names=request.call_names,
+                                                           ranking_target=service.ranking_target))
     if service.check_grammar is not None:
         try:
             service.check_grammar(grammar)

@@ -63,6 +63,7 @@ def build_service(config: ConfigDict, model: Any, tokenizer: Any, model_id: str,
                       window_s=serve.batch_window_ms / 1000.0)
     return Service(model_id=model_id, tokenizer=tokenizer, batcher=batcher,
                    stop_ids=engine.stop_ids, tool_style=str(config.data.tool_style),
+                   ranking_target=str(config.data.ranking_target),
                    max_tokens=serve.max_tokens,
                    context_length=int(model.config.max_position_embeddings),
                    constrain=section_view(SampleSettings, config.sample).constrained,

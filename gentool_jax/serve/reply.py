@@ -23,10 +23,10 @@ ABSTAIN_TEXT = "No tool fits this request; the model chose to answer directly."
 _TARGET_LINE = re.compile(r"(?i)^[ \t>*#`_-]*(ranking|call)[ \t*_]*:")
 
 
-def tool_reply(text: str, tool_names: Sequence[str], *, stopped: bool
-               ) -> tuple[dict[str, Any], str]:
+def tool_reply(text: str, tool_names: Sequence[str], *, stopped: bool,
+               ranking_target: str = "full") -> tuple[dict[str, Any], str]:
     """(message, finish_reason) for a tool-mode generation; `stopped`: it ended on a stop id."""
-    parsed = parse_output(text, tool_names)
+    parsed = parse_output(text, tool_names, ranking_target=ranking_target)
     extra = {"ranking": parsed.ranking, "call": parsed.call, "valid": parsed.valid,
              "errors": parsed.errors, "raw": text}
     call = parsed.call

@@ -49,7 +49,7 @@ def stage_metadata(config: ConfigDict, stage: str, inputs: dict, init: dict) -> 
                                                           "param_dtype")},
         "data": {key: config.data[key] for key in ("tool_style", "max_len", "shuffle_tools",
                                                     "pack", "share_prefix", "source",
-                                                    "decision_weight")},
+                                                    "decision_weight", "ranking_target")},
         "stage": {key: (list(stage_config[key]) if key == "variants" else stage_config[key])
                   for key in ("batch_size", "grad_accum", "lr", "warmup_steps",
                               "include_ranking", "include_call", "variants")},
