@@ -53,22 +53,22 @@ _VERBOSE = (
     "{extra}",
 )
 _REST = (
-    "{METHOD} /v{ver}/{path}{qs} - {V3} {objs}. Returns 200 with {ret_raw}; 400 if "
+    "{METHOD} /v{ver}/{path}{qs} - {Actions}. Returns 200 with {ret_raw}; 400 if "
     "{first_raw} is missing.",
     "{METHOD} /api/{dom}/{path}. {Params_label}: {params_raw}. Responds 200 OK with a JSON "
     "object ({ret_raw}).",
-    "Endpoint: {METHOD} /{dom}/v{ver}/{path}. {V3} {objs}. Response: {code}, {ret_raw}. "
+    "Endpoint: {METHOD} /{dom}/v{ver}/{path}. {Actions}. Response: {code}, {ret_raw}. "
     "Errors: 404 when nothing matches, 429 when rate-limited.",
     "[{METHOD}] /{path} : {objs}. Params -> {params_raw}. Output -> {ret_raw}.",
-    "{METHOD} /v{ver}/{path}\n{V3} {objs}.\nParameters: {params_raw}\nSuccess: {code} "
+    "{METHOD} /v{ver}/{path}\n{Actions}.\nParameters: {params_raw}\nSuccess: {code} "
     "{{{ret_raw}}}",
 )
 _SDK = (
-    "{V3} {objs}.\n\nArgs:\n{args_google}\n\nReturns:\n    dict: {ret_raw}.",
-    "{V3} {objs}. Args: {args_inline}. Returns: dict with {ret_raw}.",
+    "{Actions}.\n\nArgs:\n{args_google}\n\nReturns:\n    dict: {ret_raw}.",
+    "{Actions}. Args: {args_inline}. Returns: dict with {ret_raw}.",
     "{V} {objs}.\n\n{args_rest}\n:returns: {ret_raw}\n:rtype: dict",
-    "{name}({signature}) -> dict\n\n{V3} {objs}. Raises ValueError if {first_raw} is empty.",
-    "{V3} {objs}.\n\nParameters\n----------\n{args_numpy}\n\nReturns\n-------\ndict\n    "
+    "{name}({signature}) -> dict\n\n{Actions}. Raises ValueError if {first_raw} is empty.",
+    "{Actions}.\n\nParameters\n----------\n{args_numpy}\n\nReturns\n-------\ndict\n    "
     "{ret_raw}",
 )
 _INSTRUCTIVE = (
