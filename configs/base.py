@@ -66,6 +66,13 @@ def _simulate() -> ConfigDict:
     simulate.num_pairs = 1050
     simulate.queries_per_pair = 10
     simulate.toolset_size = 5  # candidate tools besides generate_response
+    # Variety (docs/simulator.md, "Variety"); the defaults write the paper-faithful world.
+    # Toolset sizes drawn once per (pair, split): "" = toolset_size everywhere, "1-12" = a
+    # range, "1,2,3,5,8" = a choice (repeat a size to weight it). Offline world only.
+    simulate.toolset_sizes = ""
+    # How tools are written: "paper" (a few name patterns and templates) or "varied" (ten
+    # name conventions, five documentation styles, parameter synonyms and schema phrasings).
+    simulate.writing = ConfigDict(dict(names="paper", descriptions="paper", parameters="paper"))
     # Share of pairs whose queries are fully solved by both tools, so the focused one must win.
     simulate.both_full_fraction = 0.15
     simulate.heldout_domain_fraction = 0.2  # domains kept for unseen_query_unseen_tool

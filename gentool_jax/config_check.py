@@ -121,6 +121,9 @@ def check_config(config: Any) -> None:
     for field, value, inside, interval in _intervals(config):
         if isinstance(value, bool) or not isinstance(value, int | float) or not inside(value):
             raise GentoolError(f"config.{field} must be a number {interval}; got {value!r}")
+    from gentool_jax.simulate.variety import check_variety
+
+    check_variety(config.simulate)
     try:
         re.compile(str(config.model.lora.targets))
     except re.error as error:

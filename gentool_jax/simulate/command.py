@@ -15,6 +15,7 @@ from tqdm import tqdm
 
 from gentool_jax.atomic import write_json
 from gentool_jax.errors import GentoolError
+from gentool_jax.simulate import variety
 from gentool_jax.simulate.records import require_file, write_records
 from gentool_jax.simulate.simulation import SPLITS, simulate, split_file
 from gentool_jax.simulate.stats import compute_stats
@@ -22,13 +23,21 @@ from gentool_jax.simulate.stats import compute_stats
 MANIFEST = "manifest.json"
 # Bump when the generator changes in a way that changes its output for the same config.
 GENERATOR_VERSION = 1
+# The generator of a world with any variety option on (simulate/variety.py); a world with all
+# of them at their defaults is the version-1 world, byte for byte, and keeps its fingerprint.
+VARIETY_GENERATOR_VERSION = 2
 
 
 def _fingerprint(config, source: str, teacher: str = "") -> str:
     simulate = json.loads(config.simulate.to_json())
     if not teacher:  # the teacher's settings change nothing the offline world or an import writes
         simulate.pop("teacher", None)
-    parts = {"generator": GENERATOR_VERSION, "seed": config.seed, "simulate": simulate,
+    for option, default in variety.DEFAULTS.items():  # absent before the options existed
+        if simulate.get(option) == default:
+            simulate.pop(option)
+    generator = VARIETY_GENERATOR_VERSION if set(variety.DEFAULTS) & set(simulate) \
+        else GENERATOR_VERSION
+    parts = {"generator": generator, "seed": config.seed, "simulate": simulate,
              "source": source}
     if source:
         parts["source_sha256"] = hashlib.sha256(Path(source).read_bytes()).hexdigest()
@@ -57,6 +66,10 @@ def check_inputs(config, options: dict[str, str]) -> tuple[str, str]:
     if source and teacher:
         raise GentoolError("simulate: give --from (import records) or --teacher (generate "
                            "with a teacher LLM), not both")
+    if (source or teacher) and not variety.is_default(config.simulate):
+        raise GentoolError("simulate: config.simulate.toolset_sizes and config.simulate."
+                           "writing shape the offline world only; reset them for --from or "
+                           "--teacher (which use toolset_size)")
     if source:
         require_file(source)  # before the fingerprint reads it
     if teacher:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from gentool_jax.errors import GentoolError
 from gentool_jax.simulate.queries import Query, make_query
 from gentool_jax.simulate.tools import Registries, Tool, build_strong, build_weak
+from gentool_jax.simulate.variety import Writing, writing_of
 from gentool_jax.simulate.world import Capability, Domain, domains
 
 SEEN, UNSEEN_TOOL, UNSEEN_DOMAIN = "seen", "unseen_tool", "unseen_domain"
@@ -67,7 +68,7 @@ def _roles(sim, seed: int) -> tuple[list[tuple[str, Domain, bool]], list[Domain]
 
 
 def _make_pair(index: int, role: str, domain: Domain, both_full: bool,
-               registry: Registries, sim, seed: int) -> Pair:
+               registry: Registries, writing: Writing, seed: int) -> Pair:
     rng = _rng(seed, f"pair:{index}")
     caps = list(domain.capabilities)
     size = 1 if len(caps) < 2 else rng.choices((1, 2, 3), weights=(3, 5, 2))[0]
@@ -82,8 +83,8 @@ def _make_pair(index: int, role: str, domain: Domain, both_full: bool,
         flavour = rng.choices(("generic", "subset", "coarse"), weights=(3, 4, 3))[0]
     subset = sorted(rng.sample(chosen, rng.randint(1, len(chosen) - 1)), key=caps.index) \
         if flavour == "subset" else []
-    strong = build_strong(domain, chosen, registry, rng)
-    weak = build_weak(flavour, strong, domain, chosen, subset, registry, rng)
+    strong = build_strong(domain, chosen, registry, rng, writing)
+    weak = build_weak(flavour, strong, domain, chosen, subset, registry, rng, writing)
     pair_id = f"{domain.name}-{index:04d}"
     return Pair(pair_id, domain.name, role, flavour, both_full, strong, weak)
 
@@ -132,7 +133,8 @@ def build_pairs(sim, seed: int) -> list[Pair]:
     """Every pair of the world with its tools, split labels and distinct queries."""
     roles, _ = _roles(sim, seed)
     registry = Registries()
-    pairs = [_make_pair(i, role, domain, both, registry, sim, seed)
+    writing = writing_of(sim)
+    pairs = [_make_pair(i, role, domain, both, registry, writing, seed)
              for i, (role, domain, both) in enumerate(roles)]
     seen = [pair for pair in pairs if pair.role == SEEN]
     _assign_seen_splits(seen, sim, seed)

@@ -12,6 +12,7 @@ from gentool_jax.simulate.leakage import check_leakage
 from gentool_jax.simulate.pairs import build_pairs
 from gentool_jax.simulate.records import SCENARIOS, Record
 from gentool_jax.simulate.toolsets import build_records
+from gentool_jax.simulate.variety import parse_toolset_sizes
 
 SPLITS = ("train", "validation", *SCENARIOS)
 
@@ -24,7 +25,8 @@ def simulate(sim_config, seed: int,
     Raises LeakageError if a held-out tool, template or domain reached training.
     """
     pairs = build_pairs(sim_config, seed)
-    records = build_records(pairs, sim_config.toolset_size, seed, progress)
+    records = build_records(pairs, sim_config.toolset_size, seed, progress,
+                            sizes=parse_toolset_sizes(sim_config.toolset_sizes))
     splits = {name: records.get(name, []) for name in SPLITS}
     check_leakage(splits)
     return splits

@@ -13,8 +13,9 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from gentool_jax.simulate import naming
+from gentool_jax.simulate import naming, varied_docs, varied_names, varied_params
 from gentool_jax.simulate.gazetteers import SLOTS
+from gentool_jax.simulate.variety import PAPER, Writing
 from gentool_jax.simulate.world import Capability, Domain
 
 FLAVOURS = ("generic", "subset", "coarse")
@@ -60,8 +61,8 @@ def usefulness(tool: Tool, query_caps: tuple[str, ...]) -> str:
 
 def gold_arguments(tool: Tool, query_text: str, values: dict[str, object]) -> dict:
     """The call arguments for `tool`, taken from the query's mentioned slot values."""
-    if tool.kind == "generic":
-        return {"query": query_text}
+    if tool.kind == "generic":  # its one parameter takes the whole request as free text
+        return {next(iter(tool.parameters["properties"])): query_text}
     args = {}
     for slot, param in tool.arg_names.items():
         if slot in values:
@@ -113,63 +114,113 @@ class Registries:
         self.descriptions = naming.NameRegistry(separator=" ")
 
 
+def _verb_objects(caps: list[Capability]) -> list[tuple[str, str]]:
+    return [(cap.verb, cap.object) for cap in caps]
+
+
 def build_strong(domain: Domain, caps: list[Capability], registry: Registries,
-                 rng: random.Random) -> Tool:
+                 rng: random.Random, writing: Writing = PAPER) -> Tool:
+    """The precise tool serving `caps`, written the paper's way or varied (`writing`)."""
     objects = [cap.object for cap in caps]
-    name = registry.names.claim(
-        naming.strong_names(caps[0].verb, objects, domain.name, rng), rng)
-    camel = any(ch.isupper() for ch in name) and rng.random() < 0.8
-    params, arg_names = _precise_params(caps, camel)
+    if writing.names == "varied":
+        names = varied_names.strong_names(_verb_objects(caps), domain.name, rng)
+    else:
+        names = naming.strong_names(caps[0].verb, objects, domain.name, rng)
+    name = registry.names.claim(names, rng)
+    if writing.parameters == "varied":
+        params, arg_names = varied_params.precise_params(
+            caps, varied_params.casing(name, rng), rng)
+    else:
+        camel = any(ch.isupper() for ch in name) and rng.random() < 0.8
+        params, arg_names = _precise_params(caps, camel)
     returns = _returns(caps)
-    description = registry.descriptions.claim(naming.strong_descriptions(
-        caps[0].verb, objects, domain.noun, list(params["properties"]), params["required"],
-        list(returns["properties"]), rng), rng)
+    if writing.descriptions == "varied":
+        descriptions = varied_docs.strong_descriptions(
+            _verb_objects(caps), domain.noun, domain.name, name, params, returns, rng)
+    else:
+        descriptions = naming.strong_descriptions(
+            caps[0].verb, objects, domain.noun, list(params["properties"]),
+            params["required"], list(returns["properties"]), rng)
+    description = registry.descriptions.claim(descriptions, rng)
     return Tool(name, description, "strong", domain.name, tuple(c.id for c in caps), arg_names,
                 params, returns)
 
 
 def build_weak(flavour: str, strong: Tool, domain: Domain, caps: list[Capability],
                subset: list[Capability], registry: Registries,
-               rng: random.Random) -> Tool:
+               rng: random.Random, writing: Writing = PAPER) -> Tool:
     """A weak version of `strong` (built from `caps`); `subset` is used by the subset flavour."""
     if flavour == "generic":
-        name = registry.names.claim(naming.generic_names(domain.name, rng), rng)
-        params = {"type": "object", "properties": {"query": {
-            "type": "string", "description": "The request in your own words"}},
-            "required": ["query"]}
-        returns = {"type": "object", "properties": {"answer": {"type": "string"}}}
-        description = registry.descriptions.claim(
-            naming.generic_descriptions(domain.noun, rng), rng)
-        return Tool(name, description, "generic", domain.name,
-                    strong.caps, {}, params, returns)
+        return _build_generic(strong, domain, registry, rng, writing)
     if flavour == "subset":
         objects = [cap.object for cap in subset]
-        name = registry.names.claim(
-            naming.strong_names(subset[0].verb, objects, domain.name, rng), rng)
-        params, arg_names = _precise_params(subset, camel=rng.random() < 0.3)
-        description = registry.descriptions.claim(
-            naming.subset_descriptions(subset[0].verb, objects, rng), rng)
+        if writing.names == "varied":
+            names = varied_names.strong_names(_verb_objects(subset), domain.name, rng)
+        else:
+            names = naming.strong_names(subset[0].verb, objects, domain.name, rng)
+        name = registry.names.claim(names, rng)
+        if writing.parameters == "varied":
+            params, arg_names = varied_params.precise_params(
+                subset, varied_params.casing(name, rng), rng)
+        else:
+            params, arg_names = _precise_params(subset, camel=rng.random() < 0.3)
+        if writing.descriptions == "varied":
+            descriptions = varied_docs.subset_descriptions(_verb_objects(subset), rng)
+        else:
+            descriptions = naming.subset_descriptions(subset[0].verb, objects, rng)
+        description = registry.descriptions.claim(descriptions, rng)
         return Tool(name, description, "subset",
                     domain.name, tuple(c.id for c in subset), arg_names, params,
                     _returns(subset))
     if flavour != "coarse":
         raise ValueError(f"unknown weak flavour '{flavour}'")
-    name = registry.names.claim(naming.coarse_names(domain.name, caps[0].object, rng), rng)
+    if writing.names == "varied":
+        names = varied_names.coarse_names(domain.name, caps[0].object, rng)
+    else:
+        names = naming.coarse_names(domain.name, caps[0].object, rng)
+    name = registry.names.claim(names, rng)
     kept = [slot for slot in strong.arg_names
             if any(slot in cap.required for cap in caps)]
-    arg_names, used = {}, set()
-    for slot in kept:
-        param = _COARSE_PARAM.get(slot, f"{slot}_text")
-        while param in used:
-            param += "_2"
-        used.add(param)
-        arg_names[slot] = param
+    if writing.parameters == "varied":
+        arg_names = varied_params.coarse_names(kept, rng)
+    else:
+        arg_names, used = {}, set()
+        for slot in kept:
+            param = _COARSE_PARAM.get(slot, f"{slot}_text")
+            while param in used:
+                param += "_2"
+            used.add(param)
+            arg_names[slot] = param
     strong_required = {s for s, p in strong.arg_names.items() if p in strong.parameters["required"]}
     params = {"type": "object",
               "properties": {p: {"type": "string"} for p in arg_names.values()},
               "required": [arg_names[s] for s in kept if s in strong_required]}
     returns = {"type": "object", "properties": {"summary": {"type": "string"}}}
-    description = registry.descriptions.claim(
-        naming.coarse_descriptions(caps[0].object, rng), rng)
+    if writing.descriptions == "varied":
+        descriptions = varied_docs.coarse_descriptions(caps[0].object, rng)
+    else:
+        descriptions = naming.coarse_descriptions(caps[0].object, rng)
+    description = registry.descriptions.claim(descriptions, rng)
     return Tool(name, description, "coarse", domain.name,
                 strong.caps, arg_names, params, returns)
+
+
+def _build_generic(strong: Tool, domain: Domain, registry: Registries, rng: random.Random,
+                   writing: Writing) -> Tool:
+    """A vague whole-domain tool with one free-text parameter and a text answer."""
+    if writing.names == "varied":
+        name = registry.names.claim(varied_names.generic_names(domain.name, rng), rng)
+    else:
+        name = registry.names.claim(naming.generic_names(domain.name, rng), rng)
+    if writing.parameters == "varied":
+        arg, schema = varied_params.free_text(rng)
+    else:
+        arg, schema = "query", {"type": "string", "description": "The request in your own words"}
+    params = {"type": "object", "properties": {arg: schema}, "required": [arg]}
+    returns = {"type": "object", "properties": {"answer": {"type": "string"}}}
+    if writing.descriptions == "varied":
+        descriptions = varied_docs.generic_descriptions(domain.noun, domain.name, arg, rng)
+    else:
+        descriptions = naming.generic_descriptions(domain.noun, rng)
+    description = registry.descriptions.claim(descriptions, rng)
+    return Tool(name, description, "generic", domain.name, strong.caps, {}, params, returns)

@@ -78,7 +78,9 @@ class DistractorPicker:
 
 def query_records(pair: Pair, k: int, query: Query, scenario: str, distractors: list[Tool],
                   seed: int) -> Iterator[Record]:
-    """The four toolset variants of one query."""
+    """The four toolset variants of one query, each with `len(distractors)` tools: relevant
+    tools replace the last distractors, except that `both` always holds its two tools (a
+    one-tool toolset's `both` variant has two)."""
     query_id = f"{pair.id}-q{k:02d}"
     calls = {pair.strong.name: gold_arguments(pair.strong, query.text, query.values),
              pair.weak.name: gold_arguments(pair.weak, query.text, query.values)}
@@ -93,7 +95,7 @@ def query_records(pair: Pair, k: int, query: Query, scenario: str, distractors: 
                 "both": [pair.strong, pair.weak]}
     size = len(distractors)
     for variant in VARIANTS:
-        tools = relevant[variant] + distractors[: size - len(relevant[variant])]
+        tools = relevant[variant] + distractors[: max(0, size - len(relevant[variant]))]
         random.Random(f"{seed}:present:{pair.id}:{scenario}:{variant}").shuffle(tools)
         ranking = rank_tools(tools, query.caps)
         top = ranking[0]
@@ -104,8 +106,13 @@ def query_records(pair: Pair, k: int, query: Query, scenario: str, distractors: 
 
 
 def build_records(pairs: list[Pair], toolset_size: int, seed: int,
-                  progress=None) -> dict[str, list[Record]]:
-    """Records of every split, in pair / query / variant order."""
+                  progress=None, sizes: tuple[int, ...] = ()) -> dict[str, list[Record]]:
+    """Records of every split, in pair / query / variant order.
+
+    Every toolset holds `toolset_size` candidates, or, when `sizes` is given, a size drawn
+    from it once per (pair, split): the pair's queries in that split keep sharing their
+    toolsets (one prompt prefix per variant, DESIGN §3), and the four variants of a query keep
+    one size."""
     picker = DistractorPicker(pairs)
     splits: dict[str, list[Record]] = {}
     for p, pair in enumerate(pairs):
@@ -113,10 +120,13 @@ def build_records(pairs: list[Pair], toolset_size: int, seed: int,
         by_scenario: dict[str, list[Tool]] = {}
         for k, (query, scenario) in enumerate(zip(pair.queries, pair.splits)):
             if scenario not in by_scenario:
-                by_scenario[scenario] = picker.pick(order, p, scenario, toolset_size)
+                size = random.Random(f"{seed}:size:{pair.id}:{scenario}").choice(sizes) \
+                    if sizes else toolset_size
+                by_scenario[scenario] = picker.pick(order, p, scenario, size)
+                if len(by_scenario[scenario]) < size:
+                    raise ValueError(f"only {len(by_scenario[scenario])} distractors for "
+                                     f"{pair.id}, need {size}")
             distractors = by_scenario[scenario]
-            if len(distractors) < toolset_size:
-                raise ValueError(f"only {len(distractors)} distractors for {pair.id}")
             splits.setdefault(scenario, []).extend(
                 query_records(pair, k, query, scenario, distractors, seed))
         if progress is not None:
