@@ -165,17 +165,21 @@ def summarize(probe: ProbeSet, correct: np.ndarray) -> dict[str, float]:
 
 
 def reference_lines(records: Sequence[Record]) -> dict[str, float]:
-    """Call-name accuracy of answering `generate_response` always, and of BM25 (threshold
-    tuned on these same records: an upper bound on what the baseline gets here)."""
+    """Call-name accuracy of answering `generate_response` always, of BM25 (threshold tuned on
+    these same records: an upper bound on what the baseline gets here), and of BM25's top tool
+    on the tool-needing records."""
     from gentool_jax.simulate.lexical_baseline import select, tune_threshold
 
     threshold = tune_threshold(records)
     abstain = [record["call"]["name"] == DEFAULT_TOOL for record in records]
     bm25 = [select(record, threshold) == record["call"]["name"] for record in records]
     needing = [i for i, record in enumerate(records) if record["variant"] in TOOL_VARIANTS]
+    top = [select(records[i], 0.0) == records[i]["call"]["name"] for i in needing]
     return {"abstain_all/all": float(np.mean(abstain)),
             "bm25/all": float(np.mean(bm25)),
-            "bm25/tool_needing": float(np.mean([bm25[i] for i in needing])) if needing else 0.0}
+            "bm25/tool_needing": float(np.mean([bm25[i] for i in needing])) if needing else 0.0,
+            # BM25's best-matching tool, never abstaining: its lexical selection skill
+            "bm25_top/tool_needing": float(np.mean(top)) if top else 0.0}
 
 
 def choose_records(records: Sequence[Record], samples: int, seed: int) -> list[Record]:
