@@ -40,10 +40,10 @@ class Service:
     batcher: Batcher
     stop_ids: Sequence[int]
     tool_style: str  # config.data.tool_style: how the model was trained to see tools
-    ranking_target: str = "full"  # config.data.ranking_target: how it was trained to rank
     max_tokens: int  # default completion budget
     context_length: int  # prompt + completion tokens the model supports
     constrain: bool = True  # sample.constrain == "tools": tool-mode replies follow the grammar
+    ranking_target: str = "full"  # config.data.ranking_target: how it was trained to rank
     # Compiles a request's grammar (raising GentoolError for a schema it refuses) before the
     # request joins a batch, so one bad schema never fails the others; None: no check.
     check_grammar: Callable[[RowGrammar], None] | None = None
