@@ -227,7 +227,7 @@ def test_bfcl_command_with_probes_and_leakage(fixture_dir, tmp_path, capsys):
     probes = payload["probes"]["base_model"]
     assert list(probes) == [ZERO_TO_ONE, WEAK_TO_STRONG]
     assert probes[ZERO_TO_ONE]["n"] == 4 and probes[WEAK_TO_STRONG]["n"] == 2
-    assert set(probes[ZERO_TO_ONE]["variants"]) == {"none", "strong"}
+    assert set(probes[ZERO_TO_ONE]["variants"]) == {"none", "strong", "tool_needing"}
     assert payload["info"]["leakage"]["multiple"]["exact_name"] == 1
     report = (out / "report.md").read_text()
     assert "# Derived probes (built from BFCL questions; not BFCL scores)" in report

@@ -1,0 +1,22 @@
+"""A first look in about ten minutes on 2 cores: the embedded default model, the default recipe,
+a tenth of its training and 16 test samples a scenario.
+
+What it does not do: learn to pick tools. Its trained model writes well-formed replies (the
+grammar guarantees that) but its choice of tool is no better than the untrained model's; the
+report's `tool_needing` rows and the abstain-all line beside them say so for each run. Use it to
+see the pipeline, the reports and the exported adapters end to end, not to judge GenTool
+(docs/results.md has what the default budget measures).
+"""
+
+from configs import default
+
+
+def get_config():
+    config = default.get_config()
+    config.workdir = "runs/quick"
+    config.train.stage1.steps = 4
+    config.train.stage2.steps = 12
+    config.train.checkpoint_every = 4
+    config.train.probe.samples = 0
+    config.evaluate.max_samples_per_split = 16
+    return config
