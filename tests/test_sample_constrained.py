@@ -344,3 +344,17 @@ def test_sample_constrain_is_checked_at_the_command_line():
     config.sample.constrain = "json"
     with pytest.raises(GentoolError, match="config.sample.constrain must be one of tools, none"):
         check_config(config)
+
+
+def test_a_parameter_named_type_is_a_parameter_not_a_schema_keyword(tiny):
+    """The hand-written dev set has a tool whose parameter is called `type`; its grammar
+    once failed with a TypeError (the properties mapping was read as a schema)."""
+    _, tokenizer, stops, constrainer = tiny
+    tools = [{"name": "find_places", "parameters": {"type": "object", "properties": {
+        "type": {"type": "string", "enum": ["cafe", "bar"]},
+        "near": {"type": "object", "properties": {"type": {"type": "string"}}}},
+        "required": ["type"]}}]
+    text = 'Call: {"name": "find_places", "arguments": {"type": "cafe"}}'
+    assert matcher_accepts(constrainer, tokenizer, stops, tools, ReplyFormat(False), text)
+    wrong = 'Call: {"name": "find_places", "arguments": {"type": "pub"}}'
+    assert not matcher_accepts(constrainer, tokenizer, stops, tools, ReplyFormat(False), wrong)

@@ -34,6 +34,8 @@ MAX_NAMES = 64
 # instead of refusing the tool.
 _JSON_OPTIONS = {"whitespace_flexible": False, "item_separator": ", ", "key_separator": ": ",
                  "lenient": True}
+# Schema keywords whose value maps names to schemas.
+_NAMED_SCHEMAS = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
 # Distinct grammars kept compiled; a BFCL or evaluation run has a few hundred toolsets.
 _CACHE_SIZE = 4096
 
@@ -89,10 +91,18 @@ def strict_schema(schema: Any, options: GrammarOptions = NO_BOUNDS) -> Any:
         return [strict_schema(item, options) for item in schema]
     if not isinstance(schema, dict):
         return schema
-    out = {key: strict_schema(value, options) if key not in ("enum", "const", "default")
-           else copy.deepcopy(value) for key, value in schema.items()}
+    out = {}
+    for key, value in schema.items():
+        if key in _NAMED_SCHEMAS and isinstance(value, dict):
+            # A mapping of names to schemas, not a schema: a parameter may be called "type".
+            out[key] = {name: strict_schema(item, options) for name, item in value.items()}
+        elif key in ("enum", "const", "default", "examples"):
+            out[key] = copy.deepcopy(value)
+        else:
+            out[key] = strict_schema(value, options)
     kinds = out.get("type")
-    kinds = set(kinds) if isinstance(kinds, list) else {kinds}
+    kinds = {kind for kind in kinds if isinstance(kind, str)} if isinstance(kinds, list) else (
+        {kinds} if isinstance(kinds, str) else set())
     if ("object" in kinds or "properties" in out) and "additionalProperties" not in out:
         out["additionalProperties"] = False
     if "string" in kinds and options.max_string_length and "maxLength" not in out:
