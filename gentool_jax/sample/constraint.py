@@ -136,18 +136,11 @@ class BatchMatchers:
         rows get an all-ones mask, so the device never meets a row of all `-inf` logits."""
         from llguidance.numpy import fill_next_token_bitmask_par
 
-        stops = self.constrainer.stop_ids
         dead = np.zeros(len(self.matchers), bool)
         if self.started:
-            for row, matcher in enumerate(self.matchers):
-                if self.finished[row]:
-                    continue
-                token = int(tokens[row])
-                if not matcher.consume_token(token):
-                    self._end(row, REJECTED, f"token {token}: {matcher.get_error()[:200]}")
-                    dead[row] = True
-                elif token in stops:
-                    self._end(row, COMPLETE)
+            for row in range(len(self.matchers)):
+                if not self.finished[row]:
+                    dead[row] = self._consume(row, int(tokens[row])) == REJECTED
         self.started = True
         live = [(m, row) for row, m in enumerate(self.matchers) if not self.finished[row]]
         self.mask.fill(-1)
@@ -161,20 +154,25 @@ class BatchMatchers:
                 self.mask[row] = -1
         return self.mask.copy(), dead
 
+    def _consume(self, row: int, token: int) -> str | None:
+        """Feed `token` to the row's matcher; end the row REJECTED if it refuses the token,
+        COMPLETE if it is an accepted stop. Returns how the row ended, None if still open."""
+        matcher = self.matchers[row]
+        if not matcher.consume_token(token):
+            self._end(row, REJECTED, f"token {token}: {matcher.get_error()[:200]}")
+            return REJECTED
+        if token in self.constrainer.stop_ids:
+            self._end(row, COMPLETE)
+            return COMPLETE
+        return None
+
     def finish(self, last_tokens: np.ndarray, interventions: np.ndarray
                ) -> list[RowOutcome | None]:
         """Close the batch after the loop: the rows' last tokens were produced but never
         consumed (the loop ends on them), so a row whose last token is a stop it accepts is
         complete; a row still open ran out of tokens."""
-        for row, matcher in enumerate(self.matchers):
-            if self.finished[row]:
-                continue
-            token = int(last_tokens[row])
-            if not matcher.consume_token(token):
-                self._end(row, REJECTED, f"token {token}: {matcher.get_error()[:200]}")
-            elif token in self.constrainer.stop_ids:
-                self._end(row, COMPLETE)
-            else:
+        for row in range(len(self.matchers)):
+            if not self.finished[row] and self._consume(row, int(last_tokens[row])) is None:
                 self._end(row, UNFINISHED, "the token budget ran out before the reply ended")
         for row, outcome in enumerate(self.outcomes):
             if outcome is not None:

@@ -118,15 +118,19 @@ def _verb_objects(caps: list[Capability]) -> list[tuple[str, str]]:
     return [(cap.verb, cap.object) for cap in caps]
 
 
+def _precise_names(caps: list[Capability], domain: Domain, rng: random.Random,
+                   writing: Writing) -> list[str]:
+    """Candidate names of a precise tool for `caps` (strong, or the subset weak flavour)."""
+    if writing.names == "varied":
+        return varied_names.strong_names(_verb_objects(caps), domain.name, rng)
+    return naming.strong_names(caps[0].verb, [cap.object for cap in caps], domain.name, rng)
+
+
 def build_strong(domain: Domain, caps: list[Capability], registry: Registries,
                  rng: random.Random, writing: Writing = PAPER) -> Tool:
     """The precise tool serving `caps`, written the paper's way or varied (`writing`)."""
     objects = [cap.object for cap in caps]
-    if writing.names == "varied":
-        names = varied_names.strong_names(_verb_objects(caps), domain.name, rng)
-    else:
-        names = naming.strong_names(caps[0].verb, objects, domain.name, rng)
-    name = registry.names.claim(names, rng)
+    name = registry.names.claim(_precise_names(caps, domain, rng, writing), rng)
     if writing.parameters == "varied":
         params, arg_names = varied_params.precise_params(
             caps, varied_params.casing(name, rng), rng)
@@ -154,11 +158,7 @@ def build_weak(flavour: str, strong: Tool, domain: Domain, caps: list[Capability
         return _build_generic(strong, domain, registry, rng, writing)
     if flavour == "subset":
         objects = [cap.object for cap in subset]
-        if writing.names == "varied":
-            names = varied_names.strong_names(_verb_objects(subset), domain.name, rng)
-        else:
-            names = naming.strong_names(subset[0].verb, objects, domain.name, rng)
-        name = registry.names.claim(names, rng)
+        name = registry.names.claim(_precise_names(subset, domain, rng, writing), rng)
         if writing.parameters == "varied":
             params, arg_names = varied_params.precise_params(
                 subset, varied_params.casing(name, rng), rng)
