@@ -38,9 +38,10 @@ def make_batch(rows: int, length: int, targets: int = TARGET_TOKENS,
 
 
 def lora_training_state(shape: dict = SHAPE, *, targets: str = r".*(q_proj|v_proj)$",
-                        dtype: str = "float32", remat: str = "none", attention: str = "xla"):
+                        dtype: str = "float32", remat: str = "none", attention: str = "xla",
+                        rank: int = RANK):
     """(graphdef, adapters, frozen weights, optimizer, optimizer state) of a benchmark model:
-    random weights of `shape`, LoRA r=8 on `targets`, AdamW at a constant rate."""
+    random weights of `shape`, LoRA of `rank` on `targets`, AdamW at a constant rate."""
     import jax.numpy as jnp
     from flax import nnx
     from ml_collections import ConfigDict
@@ -52,7 +53,7 @@ def lora_training_state(shape: dict = SHAPE, *, targets: str = r".*(q_proj|v_pro
 
     model = Llama(ModelConfig(**shape), dtype=jnp.dtype(dtype), param_dtype=jnp.dtype(dtype),
                   remat=remat, attention=attention, rngs=nnx.Rngs(0))
-    apply_lora(model, ConfigDict(dict(rank=RANK, alpha=ALPHA, dropout=0.0, targets=targets,
+    apply_lora(model, ConfigDict(dict(rank=rank, alpha=ALPHA, dropout=0.0, targets=targets,
                                       param_dtype="float32")),
                nnx.Rngs(params=1))
     graphdef, lora, frozen = split_lora(model)
@@ -74,13 +75,18 @@ def jax_step(batch: dict[str, np.ndarray], loss_chunk: int = 64,
 
     graphdef, lora, frozen, optimizer, opt_state = state_fn()
     mesh = make_mesh(ConfigDict(dict(data=1, fsdp=1, tensor=1)), jax.devices()[:1])
+    shardings = {"lora": state_shardings(lora, mesh), "frozen": state_shardings(frozen, mesh),
+                 "opt": jax.tree.map(lambda x: jax.sharding.NamedSharding(
+                     mesh, jax.sharding.PartitionSpec()), opt_state)}
     step_fn = compile_train_step(
         make_train_step(graphdef, optimizer, grad_accum=1, dropout_seed=0,
                         loss_chunk=loss_chunk),
-        lora_shardings=state_shardings(lora, mesh),
-        opt_shardings=jax.tree.map(lambda x: jax.sharding.NamedSharding(
-            mesh, jax.sharding.PartitionSpec()), opt_state),
-        frozen_shardings=state_shardings(frozen, mesh), batch_sharding=batch_sharding(mesh))
+        lora_shardings=shardings["lora"], opt_shardings=shardings["opt"],
+        frozen_shardings=shardings["frozen"], batch_sharding=batch_sharding(mesh))
+    # Placed as the step's outputs will be, so the second call does not compile again.
+    lora, frozen = jax.device_put(lora, shardings["lora"]), jax.device_put(frozen,
+                                                                            shardings["frozen"])
+    opt_state = jax.device_put(opt_state, shardings["opt"])
     batch = {key: jax.device_put(value) for key, value in batch.items()}
     state = {"lora": lora, "opt_state": opt_state, "step": 0}
 

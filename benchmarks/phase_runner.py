@@ -37,6 +37,10 @@ def report(result: dict) -> None:
     partial.replace(target)
 
 
+def _now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
 class PhaseRunner:
     """Runs phases in order against one deadline, keeping `results.json` current."""
 
@@ -46,10 +50,8 @@ class PhaseRunner:
         self.deadline = time.monotonic() + deadline_s
         self.log_path = self.out / "phases.log"
         self.log_path.write_text("")
-        self.results = {
-            "title": title,
-            "started_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "deadline_s": deadline_s, **(meta or {}), "phases": {}}
+        self.results = {"title": title, "started_utc": _now(), "deadline_s": deadline_s,
+                        **(meta or {}), "phases": {}}
         self._save()
 
     def seconds_left(self) -> float:
@@ -103,8 +105,7 @@ class PhaseRunner:
         return "\n".join(lines)
 
     def finish(self) -> str:
-        self.results["finished_utc"] = datetime.datetime.now(
-            datetime.timezone.utc).isoformat(timespec="seconds")
+        self.results["finished_utc"] = _now()
         self._save()
         table = self.summary()
         (self.out / "summary.txt").write_text(table + "\n")
