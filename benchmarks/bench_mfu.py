@@ -54,7 +54,7 @@ def run_shape(name: str, shape: dict, args, limits: dict[str, float]) -> None:
 
     attention = resolve_attention(args.attention, backend=jax.default_backend(),
                                   dtype="bfloat16", share_prefix=False, sliding_window=None,
-                                  num_devices=1)
+                                  num_devices=1, head_dim=shape["head_dim"])
     batch = make_batch(args.rows, args.length, args.length - 1, shape["vocab_size"])
     state_fn = functools.partial(lora_training_state, shape, targets=ALL_LINEARS,
                                  dtype="bfloat16", remat=args.remat, attention=attention)

@@ -22,9 +22,27 @@ from gentool_jax.model.attention_kernels import resolve_attention
 def _resolve(requested, backend="cpu", dtype="float32", share_prefix=False, window=None,
              devices=1):
     return resolve_attention(requested, backend=backend, dtype=dtype, share_prefix=share_prefix,
-                             sliding_window=window, num_devices=devices)
+                             sliding_window=window, num_devices=devices, head_dim=64)
 
 
+PROBE_FAILURE = "RuntimeError: cuDNN creates no execution plans"
+
+
+@pytest.fixture
+def probe(monkeypatch):
+    """The cuDNN probe replaced: `probe.failure` is its verdict, `probe.calls` its arguments."""
+
+    class Probe:
+        failure = None
+        calls = []
+
+    monkeypatch.setattr(attention_kernels, "cudnn_probe_failure",
+                        lambda head_dim, dtype: Probe.calls.append((head_dim, dtype))
+                        or Probe.failure)
+    return Probe
+
+
+@pytest.mark.usefixtures("probe")  # a GPU whose cuDNN passes its probe
 @pytest.mark.parametrize(("kwargs", "expected"), [
     (dict(), "xla"),
     (dict(backend="gpu", dtype="bfloat16"), "cudnn"),
@@ -51,6 +69,52 @@ def test_an_explicit_kernel_that_cannot_run_here_is_refused_by_name(requested, k
         _resolve(requested, **kwargs)
     assert message in str(error.value)
     assert _resolve("xla", **kwargs if requested != "flash" else {}) == "xla"
+
+
+def test_auto_falls_back_to_xla_in_one_line_when_the_cudnn_probe_fails(probe, capsys):
+    probe.failure = PROBE_FAILURE
+    assert _resolve("auto", backend="gpu", dtype="bfloat16") == "xla"
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines == [f"model.attention=auto: cuDNN flash attention failed its probe on this GPU "
+                     f"({PROBE_FAILURE}); using xla"]
+    with pytest.raises(GentoolError, match="model.attention='cudnn'") as error:
+        _resolve("cudnn", backend="gpu", dtype="bfloat16")
+    assert PROBE_FAILURE in str(error.value)
+    assert probe.calls == [(64, "bfloat16")] * 2
+
+
+@pytest.mark.parametrize("backend", ["cpu", "tpu"])
+def test_no_probe_runs_off_a_gpu_nor_for_fp32(probe, backend):
+    probe.failure = PROBE_FAILURE
+    _resolve("auto", backend=backend, dtype="bfloat16")
+    _resolve("auto", backend="gpu", dtype="float32")
+    assert probe.calls == []
+
+
+@pytest.fixture
+def fresh_probe_cache():
+    attention_kernels.cudnn_probe_failure.cache_clear()
+    yield
+    attention_kernels.cudnn_probe_failure.cache_clear()
+
+
+@pytest.mark.usefixtures("fresh_probe_cache")
+def test_the_probe_reports_the_kernels_exception_once_per_head_size(monkeypatch):
+    """The fused call is made once per (head_dim, dtype), with the model's head size, however
+    often a run resolves its attention; its exception comes back as one line."""
+    calls = []
+
+    def failing_kernel(q, *args):
+        calls.append(q.shape)
+        raise RuntimeError("cuDNN creates no execution plans\nsecond line")
+
+    monkeypatch.setattr(attention_kernels, "_dot_product", failing_kernel)
+    for _ in range(2):
+        failure = attention_kernels.cudnn_probe_failure(64, "bfloat16")
+        assert failure == "RuntimeError: cuDNN creates no execution plans"
+    assert calls == [(1, attention_kernels.PROBE_LENGTH, 1, 2, 64)]
+    attention_kernels.cudnn_probe_failure(32, "bfloat16")
+    assert len(calls) == 2
 
 
 def _inputs(b, t, kv_heads, groups, dim, seed=0):

@@ -62,11 +62,12 @@ def training_attention(config: ConfigDict, model_dir: Path) -> str:
     from gentool_jax.model.config import ModelConfig
 
     model = section_view(ModelSettings, config.model)
+    architecture = ModelConfig.from_hf(model_dir)
     return resolve_attention(
         model.attention, backend=jax.default_backend(), dtype=model.dtype,
         share_prefix=section_view(DataConfig, config.data).share_prefix,
-        sliding_window=ModelConfig.from_hf(model_dir).sliding_window,
-        num_devices=jax.device_count())
+        sliding_window=architecture.sliding_window, num_devices=jax.device_count(),
+        head_dim=architecture.head_dim)
 
 
 def stage_init(config: ConfigDict, stage: str, workdir: Path) -> dict:
