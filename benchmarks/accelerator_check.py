@@ -100,6 +100,11 @@ def main() -> None:
     if args.dry_run:
         env["JAX_PLATFORMS"] = "cpu"
         env["CUDA_VISIBLE_DEVICES"] = ""
+    elif Path("/dev/nvidia0").exists():
+        # tests/conftest.py defaults JAX to the CPU: on the GPU machine say which backend the
+        # phases must use, and have the GPU tests fail (not skip) if JAX lands elsewhere.
+        env["JAX_PLATFORMS"] = "cuda"
+        env["GENTOOL_EXPECT_BACKEND"] = "gpu"
     runner = PhaseRunner(args.out, args.deadline, "accelerator check",
                          meta={"dry_run": args.dry_run, "argv": sys.argv})
     for name, timeout, dry_timeout in SCHEDULE:
