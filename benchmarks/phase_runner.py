@@ -48,7 +48,8 @@ class PhaseRunner:
         self.log_path.write_text("")
         self.results = {
             "title": title,
-            "started_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "started_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(
+                timespec="seconds"),
             "deadline_s": deadline_s, **(meta or {}), "phases": {}}
         self._save()
 
