@@ -50,16 +50,8 @@ class PhaseRunner:
         self.deadline = time.monotonic() + deadline_s
         self.log_path = self.out / "phases.log"
         self.log_path.write_text("")
-<<<<<<< HEAD
         self.results = {"title": title, "started_utc": _now(), "deadline_s": deadline_s,
                         **(meta or {}), "phases": {}}
-=======
-        self.results = {
-            "title": title,
-            "started_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(
-                timespec="seconds"),
-            "deadline_s": deadline_s, **(meta or {}), "phases": {}}
->>>>>>> paperscale
         self._save()
 
     def seconds_left(self) -> float:
