@@ -42,11 +42,11 @@ def get_config():
     for stage in (config.train.stage1, config.train.stage2):
         stage.batch_size = 32
         stage.lr = 1e-3
-    config.train.stage1.steps = 32
+    config.train.stage1.steps = 6
     config.train.stage1.warmup_steps = 3
     config.train.stage2.steps = 224
     config.train.stage2.warmup_steps = 10
-    config.train.checkpoint_every = 50  # a stage cut off at its timeout still leaves a model
+    config.train.checkpoint_every = 25  # a stage cut off at its timeout still leaves a model
     config.train.log_every = 5
     config.train.probe.samples = 128
     config.train.probe.every = 25

@@ -358,3 +358,24 @@ def test_a_parameter_named_type_is_a_parameter_not_a_schema_keyword(tiny):
     assert matcher_accepts(constrainer, tokenizer, stops, tools, ReplyFormat(False), text)
     wrong = 'Call: {"name": "find_places", "arguments": {"type": "pub"}}'
     assert not matcher_accepts(constrainer, tokenizer, stops, tools, ReplyFormat(False), wrong)
+
+
+def test_a_process_without_jax_cpu_backend_is_told_before_decoding(monkeypatch):
+    """JAX_PLATFORMS=cuda alone left io_callback without a host device: on an H200 the first
+    constrained decode step failed deep inside XLA. Now the constrainer says why at once."""
+    import jax
+
+    from gentool_jax.errors import GentoolError
+    from gentool_jax.sample import constraint
+
+    real_devices = jax.devices
+
+    def devices(backend=None):
+        if backend == "cpu":
+            raise RuntimeError("Unknown backend: 'cpu' requested, but no platforms are "
+                               "instantiated")
+        return real_devices(backend)
+
+    monkeypatch.setattr(jax, "devices", devices)
+    with pytest.raises(GentoolError, match="JAX_PLATFORMS=cuda,cpu"):
+        constraint.require_host_device()

@@ -31,6 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.experimental import io_callback
 
+from gentool_jax.errors import GentoolError
 from gentool_jax.sample.grammar import (
     FULL_REPLY,
     NO_BOUNDS,
@@ -81,6 +82,20 @@ def llg_tokenizer(tokenizer: Any, vocab_size: int, stop_ids: Sequence[int]) -> A
                                   eos_token=[int(i) for i in stop_ids])
 
 
+def require_host_device() -> None:
+    """The grammar runs on the host through `io_callback`, which needs JAX's CPU backend; with
+    `JAX_PLATFORMS=cuda` (or `tpu`) alone it fails deep inside the first decode step, so say
+    so before anything compiles (found on an H200, docs/benchmarks.md)."""
+    try:
+        jax.devices("cpu")
+    except RuntimeError as error:
+        raise GentoolError(
+            "constrained decoding (sample.constrain) fills its token masks on the host and "
+            f"needs JAX's CPU backend, which this process lacks ({error}): add cpu to "
+            "JAX_PLATFORMS (e.g. JAX_PLATFORMS=cuda,cpu) or set --config.sample.constrain=none"
+        ) from None
+
+
 class Constrainer:
     """The tokenizer-level half of constrained decoding, shared by every batch of a run (and
     of a server's life): the llguidance tokenizer, the compiled-grammar cache and the thread
@@ -90,6 +105,7 @@ class Constrainer:
                  options: GrammarOptions = NO_BOUNDS):
         import llguidance
 
+        require_host_device()
         self.stop_ids = frozenset(int(i) for i in stop_ids)
         if not self.stop_ids:
             raise ValueError("constrained decoding needs at least one stop (end-of-turn) id")
