@@ -73,6 +73,11 @@ def _simulate() -> ConfigDict:
     # How tools are written: "paper" (a few name patterns and templates) or "varied" (ten
     # name conventions, five documentation styles, parameter synonyms and schema phrasings).
     simulate.writing = ConfigDict(dict(names="paper", descriptions="paper", parameters="paper"))
+    # Cross queries per training toolset: other pairs' queries asked against it, so one toolset
+    # has different answers and the query decides (simulate/cross_queries.py). 0 = the paper's
+    # data, where every query of a toolset has the same answer and a small model learns to
+    # ignore the query (docs/results.md, "The query is ignored").
+    simulate.cross_queries = 0
     # Share of pairs whose queries are fully solved by both tools, so the focused one must win.
     simulate.both_full_fraction = 0.15
     simulate.heldout_domain_fraction = 0.2  # domains kept for unseen_query_unseen_tool

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from gentool_jax.simulate.cross_queries import add_cross_queries
 from gentool_jax.simulate.leakage import check_leakage
 from gentool_jax.simulate.pairs import build_pairs
 from gentool_jax.simulate.records import SCENARIOS, Record
@@ -27,6 +28,8 @@ def simulate(sim_config, seed: int,
     pairs = build_pairs(sim_config, seed)
     records = build_records(pairs, sim_config.toolset_size, seed, progress,
                             sizes=parse_toolset_sizes(sim_config.toolset_sizes))
+    records["train"] = add_cross_queries(pairs, records.get("train", []),
+                                         sim_config.get("cross_queries", 0), seed)
     splits = {name: records.get(name, []) for name in SPLITS}
     check_leakage(splits)
     return splits

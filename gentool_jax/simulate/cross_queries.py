@@ -1,0 +1,113 @@
+"""Cross queries: other pairs' queries asked against a training toolset, so the query decides.
+
+Every query of a pair in one split and variant sees the same toolset (`toolsets.py`), and that
+toolset's gold answer is the same for all of them: in the training data the toolset alone
+predicts the answer. A small model takes that shortcut. Trained on every one of the 33,660
+paper-scale samples (docs/results.md, "The query is ignored"), SmolLM2-135M picked the same tool
+for a query and for another domain's query on 23 of 24 validation toolsets, and its teacher-
+forced choice stayed at chance. Cross queries remove the shortcut: a training toolset also
+receives queries of the pairs whose tools sit in it as distractors (their gold is that tool)
+and queries of an unrelated pair (their gold is usually `generate_response`), each ranked by the
+same capability rule as every other record (`toolsets.rank_tools`). One toolset then has
+different answers for different queries, and reading the query is the only way to fit them. The
+records share the toolset's prompt prefix, so they pack into the same shared-prefix rows.
+
+Only the training split gets them, from training queries of seen pairs whose tools are already
+in training toolsets: nothing held out can leak, and the validation and test splits stay the
+paper's.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+
+from gentool_jax.simulate.pairs import Pair
+from gentool_jax.simulate.records import DEFAULT_TOOL, Record
+from gentool_jax.simulate.tools import Tool, gold_arguments
+from gentool_jax.simulate.toolsets import rank_tools
+
+SPLIT = "train"
+
+
+def add_cross_queries(pairs: Sequence[Pair], records: list[Record], per_toolset: int,
+                      seed: int) -> list[Record]:
+    """`records` (one split's, in toolset groups) with up to `per_toolset` cross records after
+    each toolset's group; deterministic in `seed`."""
+    if per_toolset <= 0:
+        return records
+    tools: dict[str, Tool] = {}
+    owner: dict[str, Pair] = {}
+    for pair in pairs:
+        for tool in (pair.strong, pair.weak):
+            tools[tool.name], owner[tool.name] = tool, pair
+    asked = {pair.id: [(k, query) for k, (query, split) in
+                       enumerate(zip(pair.queries, pair.splits)) if split == SPLIT]
+             for pair in pairs}
+    askers = [pair for pair in pairs if asked[pair.id]]
+    out: list[Record] = []
+    for group in _toolset_groups(records):
+        out.extend(group)
+        first = group[0]
+        names = [tool["name"] for tool in first["tools"]]
+        rng = random.Random(f"{seed}:cross:{first['meta']['pair_id']}:{first['variant']}")
+        for pair in _cross_pairs(names, first["meta"]["pair_id"], owner, askers, asked,
+                                 per_toolset, rng):
+            k, query = rng.choice(asked[pair.id])
+            out.append(_cross_record(pair, k, query, first, [tools[n] for n in names]))
+    return out
+
+
+def _toolset_groups(records: list[Record]) -> list[list[Record]]:
+    """Consecutive records of one pair and variant (how `toolsets.build_records` writes them,
+    one toolset each) as groups, in order of first appearance."""
+    groups: dict[tuple[str, str], list[Record]] = {}
+    for record in records:
+        groups.setdefault((record["meta"]["pair_id"], record["variant"]), []).append(record)
+    return list(groups.values())
+
+
+def _cross_pairs(names: list[str], own_pair: str, owner: dict[str, Pair], askers: list[Pair],
+                 asked: dict, count: int, rng: random.Random) -> list[Pair]:
+    """Pairs whose queries go to this toolset: the distractors' owners (shuffled) interleaved
+    with unrelated pairs (none of their tools offered), `count` in all."""
+    present = {owner[n].id for n in names if n in owner}
+    by_id = {owner[n].id: owner[n] for n in names if n in owner}
+    owners = [by_id[i] for i in dict.fromkeys(owner[n].id for n in names if n in owner)
+              if i != own_pair and asked[i]]
+    rng.shuffle(owners)
+    chosen: list[Pair] = []
+    for pair in owners:
+        chosen.append(pair)
+        if len(chosen) == count:
+            return chosen
+        for _ in range(20):  # an unrelated pair between owners; give up on a crowded world
+            other = rng.choice(askers)
+            if other.id not in present and all(other.id != c.id for c in chosen):
+                chosen.append(other)
+                break
+        if len(chosen) == count:
+            return chosen
+    return chosen
+
+
+def _cross_record(pair: Pair, k: int, query, toolset_record: Record,
+                  toolset: list[Tool]) -> Record:
+    ranking = rank_tools(toolset, query.caps)
+    top = ranking[0]
+    by_name = {tool.name: tool for tool in toolset}
+    arguments = {} if top == DEFAULT_TOOL else gold_arguments(by_name[top], query.text,
+                                                              query.values)
+    has_strong, has_weak = pair.strong.name in by_name, pair.weak.name in by_name
+    variant = {(True, True): "both", (True, False): "strong", (False, True): "weak",
+               (False, False): "none"}[(has_strong, has_weak)]
+    query_id = f"{pair.id}-q{k:02d}"
+    host = toolset_record["meta"]["pair_id"]
+    return {"id": f"{query_id}-x-{host}-{toolset_record['variant']}", "query": query.text,
+            "tools": toolset_record["tools"], "ranking": ranking,
+            "call": {"name": top, "arguments": arguments}, "variant": variant,
+            "scenario": toolset_record["scenario"],
+            "meta": {"domain": pair.domain, "pair_id": pair.id, "query_id": query_id,
+                     "strong_tool": pair.strong.name, "weak_tool": pair.weak.name,
+                     "intent": query.intent, "template_id": query.template_id,
+                     "capabilities": list(query.caps), "cross_toolset_of": host}}
