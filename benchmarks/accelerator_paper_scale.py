@@ -110,7 +110,7 @@ def cli(args: argparse.Namespace, command: str, *options: str) -> list[str]:
     if args.dry_run:
         sampling = DRY_RUN_SAMPLING if command == "evaluate" else {}
         overrides = {**DRY_RUN_OVERRIDES, **sampling}
-    return [sys.executable, "-m", "gentool_jax.cli", command, f"--config={CONFIG}",
+    return [sys.executable, "-m", "gentool_jax.cli", command, f"--config={args.config}",
             f"--config.workdir={args.work}",
             *(f"--config.{key}={value}" for key, value in overrides.items()), *options]
 
@@ -348,7 +348,8 @@ PHASES: dict[str, tuple[float, Callable[[argparse.Namespace], None]]] = {
 def run_all(args: argparse.Namespace) -> int:
     title = "GenTool paper-scale training" + (" (dry run)" if args.dry_run else "")
     runner = PhaseRunner(args.out, args.deadline, title,
-                         meta={"config": CONFIG, "dry_run": args.dry_run, "work": str(args.work)})
+                         meta={"config": args.config, "dry_run": args.dry_run,
+                               "work": str(args.work)})
     env = {"PYTHONPATH": os.pathsep.join(filter(None, [str(REPO),
                                                        os.environ.get("PYTHONPATH")]))}
     # Every phase is a fresh process: a persistent compilation cache lets stage 2 reuse stage
@@ -357,7 +358,8 @@ def run_all(args: argparse.Namespace) -> int:
     if args.dry_run:
         env["JAX_PLATFORMS"] = "cpu"
     base = [sys.executable, str(Path(__file__).resolve()), "--out", str(args.out),
-            "--work", str(args.work)] + (["--dry-run"] if args.dry_run else [])
+            "--work", str(args.work), "--config", args.config] + (
+                ["--dry-run"] if args.dry_run else [])
     if args.pieces is not None:
         base += ["--pieces", str(args.pieces)]
     for name, (timeout, _) in PHASES.items():
@@ -375,6 +377,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, default=Path("/tmp/gentool_paper_scale"),
                         help="the run's workdir (data, checkpoints, evaluations)")
     parser.add_argument("--deadline", type=float, default=330.0, help="seconds for all phases")
+    parser.add_argument("--config", default=CONFIG,
+                        help="the run's config (configs/experiments/gpu_cross_queries.py: the "
+                             "same with cross queries)")
     parser.add_argument("--pieces", type=Path, default=None,
                         help="folder with the model wheel's pieces (model_pieces.py split)")
     parser.add_argument("--phase", choices=tuple(PHASES), help=argparse.SUPPRESS)
