@@ -97,6 +97,10 @@ def main() -> None:
 
     env = {"PYTHONPATH": os.pathsep.join(
         p for p in (str(REPO), str(HERE), os.environ.get("PYTHONPATH", "")) if p)}
+    # A forced host device count (the test suite's 8 CPU devices) would split the smoke
+    # pipeline's batches over devices it was not sized for; every phase runs on the real ones.
+    env["XLA_FLAGS"] = " ".join(flag for flag in os.environ.get("XLA_FLAGS", "").split()
+                                if not flag.startswith("--xla_force_host_platform_device_count"))
     if args.dry_run:
         env["JAX_PLATFORMS"] = "cpu"
         env["CUDA_VISIBLE_DEVICES"] = ""
