@@ -188,10 +188,11 @@ def training_figures(stage_dir: Path, total_steps: int, rows_per_step: int, max_
 
 
 def stage_settings(args: argparse.Namespace, stage: str) -> tuple[int, int, int]:
-    """(steps, rows a step, max_len) of `stage` as this run configures it."""
-    from configs import gpu_paper_scale
+    """(steps, rows a step, max_len) of `stage` as this run configures it (`--config`)."""
+    import importlib
 
-    config = gpu_paper_scale.get_config()
+    module = importlib.import_module(args.config.removesuffix(".py").replace("/", "."))
+    config = module.get_config()
     for key, value in (DRY_RUN_OVERRIDES if args.dry_run else {}).items():
         *parents, leaf = key.split(".")
         section = config

@@ -134,7 +134,8 @@ def train_throughput(shape_name: str, dry: bool) -> None:
     setting = train_setting(shape_name, dry)
     shape, length = setting["shape"], setting["length"]
     attention = resolve_attention("auto", backend=jax.default_backend(), dtype="bfloat16",
-                                  share_prefix=False, sliding_window=None, num_devices=1)
+                                  share_prefix=False, sliding_window=None, num_devices=1,
+                                  head_dim=shape["head_dim"])
     result = {"shape": shape_name, "length": length, "attention": attention,
               "lora_rank": LORA_RANK, "runs": []}
     for rows in setting["batches"]:
@@ -177,6 +178,18 @@ def train_throughput(shape_name: str, dry: bool) -> None:
     report(result)
 
 
+def hf_llama_config(shape: dict):
+    """The transformers `LlamaConfig` of one of our shape dicts (the torch baselines' model)."""
+    from transformers import LlamaConfig
+
+    return LlamaConfig(
+        vocab_size=shape["vocab_size"], hidden_size=shape["hidden_size"],
+        intermediate_size=shape["intermediate_size"], num_hidden_layers=shape["num_layers"],
+        num_attention_heads=shape["num_heads"], num_key_value_heads=shape["num_kv_heads"],
+        head_dim=shape["head_dim"], rope_theta=shape["rope_theta"],
+        rms_norm_eps=shape["rms_norm_eps"], tie_word_embeddings=True)
+
+
 def hf_peft(dry: bool) -> None:
     """HF transformers + PEFT on torch, the same shapes, batches and loss: the baseline."""
     import torch
@@ -203,16 +216,11 @@ def _hf_peft_sweep(shape_name: str, dry: bool, device: str, runs: list, save) ->
     weights, sdpa attention; the first three batch sizes of our sweep."""
     import torch
     from peft import LoraConfig, get_peft_model
-    from transformers import LlamaConfig, LlamaForCausalLM
+    from transformers import LlamaForCausalLM
 
     setting = train_setting(shape_name, dry)
     shape, length = setting["shape"], setting["length"]
-    config = LlamaConfig(
-        vocab_size=shape["vocab_size"], hidden_size=shape["hidden_size"],
-        intermediate_size=shape["intermediate_size"], num_hidden_layers=shape["num_layers"],
-        num_attention_heads=shape["num_heads"], num_key_value_heads=shape["num_kv_heads"],
-        head_dim=shape["head_dim"], rope_theta=shape["rope_theta"],
-        rms_norm_eps=shape["rms_norm_eps"], tie_word_embeddings=True)
+    config = hf_llama_config(shape)
     torch.manual_seed(0)
     with torch.device(device):
         model = LlamaForCausalLM(config).to(torch.bfloat16)
@@ -303,16 +311,12 @@ def decode_ours(dry: bool) -> None:
 
 def decode_hf(dry: bool) -> None:
     import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
+    from transformers import LlamaForCausalLM
 
     setting = decode_setting(dry)
     shape = setting["shape"]
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    config = LlamaConfig(
-        vocab_size=shape["vocab_size"], hidden_size=shape["hidden_size"],
-        intermediate_size=shape["intermediate_size"], num_hidden_layers=shape["num_layers"],
-        num_attention_heads=shape["num_heads"], num_key_value_heads=shape["num_kv_heads"],
-        head_dim=shape["head_dim"], rope_theta=shape["rope_theta"], tie_word_embeddings=True)
+    config = hf_llama_config(shape)
     torch.manual_seed(0)
     with torch.device(device):
         model = LlamaForCausalLM(config).to(torch.bfloat16).eval()

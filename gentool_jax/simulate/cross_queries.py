@@ -59,8 +59,8 @@ def add_cross_queries(pairs: Sequence[Pair], records: list[Record], per_toolset:
 
 
 def _toolset_groups(records: list[Record]) -> list[list[Record]]:
-    """Consecutive records of one pair and variant (how `toolsets.build_records` writes them,
-    one toolset each) as groups, in order of first appearance."""
+    """Records grouped by pair and variant (one toolset each, `toolsets.build_records`), in
+    order of first appearance."""
     groups: dict[tuple[str, str], list[Record]] = {}
     for record in records:
         groups.setdefault((record["meta"]["pair_id"], record["variant"]), []).append(record)
