@@ -78,6 +78,9 @@ def _simulate() -> ConfigDict:
     # data, where every query of a toolset has the same answer and a small model learns to
     # ignore the query (docs/results.md, "The query is ignored").
     simulate.cross_queries = 0
+    # Whose queries: "alternate" = the distractors' owners interleaved with unrelated pairs
+    # (answered generate_response); "owners" = only the owners, so answers spread over the tools.
+    simulate.cross_mix = "alternate"
     # Share of pairs whose queries are fully solved by both tools, so the focused one must win.
     simulate.both_full_fraction = 0.15
     simulate.heldout_domain_fraction = 0.2  # domains kept for unseen_query_unseen_tool

@@ -6,6 +6,7 @@ from collections import defaultdict
 import pytest
 
 from configs import smoke
+from gentool_jax.errors import GentoolError
 from gentool_jax.simulate.pairs import build_pairs
 from gentool_jax.simulate.records import DEFAULT_TOOL
 from gentool_jax.simulate.simulation import simulate
@@ -67,3 +68,37 @@ def test_a_toolset_now_has_answers_that_depend_on_the_query(worlds):
     # exceptions are pairs whose weak tool also fully answers some queries).
     assert share_with_several(answers_plain) < 0.1
     assert share_with_several(answers_crossed) >= 0.9
+
+
+@pytest.fixture(scope="module")
+def owner_world():
+    config = smoke.get_config()
+    config.simulate.cross_queries = 6
+    config.simulate.cross_mix = "owners"
+    return simulate(config.simulate, config.seed)
+
+
+def test_owner_mix_asks_only_the_offered_tools_owners(owner_world):
+    cross = [r for r in owner_world["train"] if "cross_toolset_of" in r["meta"]]
+    assert cross
+    per_host = defaultdict(list)
+    for record in cross:
+        offered = {t["name"] for t in record["tools"]}
+        # The asking pair owns an offered tool, which serves its query, so a tool answers.
+        assert {record["meta"]["strong_tool"], record["meta"]["weak_tool"]} & offered
+        assert record["call"]["name"] != DEFAULT_TOOL
+        per_host[record["id"].split("-x-")[1]].append(record)
+    for records in per_host.values():
+        assert len(records) <= 6
+        assert len({r["meta"]["query_id"] for r in records}) == len(records)  # no repeats
+        owners = [r["meta"]["pair_id"] for r in records]
+        counts = [owners.count(o) for o in set(owners)]
+        assert max(counts) - min(counts) <= 1  # round-robin over the owners
+
+
+def test_an_unknown_mix_is_refused():
+    config = smoke.get_config()
+    config.simulate.cross_queries = 2
+    config.simulate.cross_mix = "everyone"
+    with pytest.raises(GentoolError, match="simulate.cross_mix"):
+        simulate(config.simulate, config.seed)

@@ -12,6 +12,10 @@ same capability rule as every other record (`toolsets.rank_tools`). One toolset 
 different answers for different queries, and reading the query is the only way to fit them. The
 records share the toolset's prompt prefix, so they pack into the same shared-prefix rows.
 
+`mix="owners"` asks only the distractors' owners, cycling through them with a different query
+on each visit, so a toolset's answers spread over its offered tools instead of leaning on
+`generate_response` (an unrelated pair's usual answer).
+
 Only the training split gets them, from training queries of seen pairs whose tools are already
 in training toolsets: nothing held out can leak, and the validation and test splits stay the
 paper's.
@@ -22,18 +26,23 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
+from gentool_jax.errors import GentoolError
 from gentool_jax.simulate.pairs import Pair
 from gentool_jax.simulate.records import DEFAULT_TOOL, Record
 from gentool_jax.simulate.tools import Tool, gold_arguments
 from gentool_jax.simulate.toolsets import rank_tools
 
 SPLIT = "train"
+MIXES = ("alternate", "owners")
 
 
 def add_cross_queries(pairs: Sequence[Pair], records: list[Record], per_toolset: int,
-                      seed: int) -> list[Record]:
+                      seed: int, mix: str = "alternate") -> list[Record]:
     """`records` (one split's, in toolset groups) with up to `per_toolset` cross records after
-    each toolset's group; deterministic in `seed`."""
+    each toolset's group; deterministic in `seed`. `mix` is "alternate" (owners interleaved with
+    unrelated pairs) or "owners" (owners only, each visited again with another query)."""
+    if mix not in MIXES:
+        raise GentoolError(f"simulate.cross_mix must be one of {', '.join(MIXES)}, got {mix!r}")
     if per_toolset <= 0:
         return records
     tools: dict[str, Tool] = {}
@@ -51,10 +60,16 @@ def add_cross_queries(pairs: Sequence[Pair], records: list[Record], per_toolset:
         first = group[0]
         names = [tool["name"] for tool in first["tools"]]
         rng = random.Random(f"{seed}:cross:{first['meta']['pair_id']}:{first['variant']}")
+        toolset = [tools[n] for n in names]
+        if mix == "owners":
+            for pair, (k, query) in _owner_queries(names, first["meta"]["pair_id"], owner,
+                                                   asked, per_toolset, rng):
+                out.append(_cross_record(pair, k, query, first, toolset))
+            continue
         for pair in _cross_pairs(names, first["meta"]["pair_id"], owner, askers, asked,
                                  per_toolset, rng):
             k, query = rng.choice(asked[pair.id])
-            out.append(_cross_record(pair, k, query, first, [tools[n] for n in names]))
+            out.append(_cross_record(pair, k, query, first, toolset))
     return out
 
 
@@ -88,6 +103,27 @@ def _cross_pairs(names: list[str], own_pair: str, owner: dict[str, Pair], askers
                 break
         if len(chosen) == count:
             return chosen
+    return chosen
+
+
+def _owner_queries(names: list[str], own_pair: str, owner: dict[str, Pair], asked: dict,
+                   count: int, rng: random.Random) -> list[tuple[Pair, tuple]]:
+    """`count` (pair, query) of the distractors' owners, round-robin in a shuffled owner order,
+    each owner's queries without repeats until they run out."""
+    owners = [owner[n] for n in names if n in owner and owner[n].id != own_pair
+              and asked[owner[n].id]]
+    owners = list({pair.id: pair for pair in owners}.values())
+    rng.shuffle(owners)
+    queue = {pair.id: rng.sample(asked[pair.id], len(asked[pair.id])) for pair in owners}
+    chosen: list[tuple[Pair, tuple]] = []
+    while owners and len(chosen) < count:
+        for pair in list(owners):
+            if not queue[pair.id]:
+                owners.remove(pair)
+                continue
+            chosen.append((pair, queue[pair.id].pop()))
+            if len(chosen) == count:
+                break
     return chosen
 
 

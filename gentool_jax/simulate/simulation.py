@@ -29,7 +29,8 @@ def simulate(sim_config, seed: int,
     records = build_records(pairs, sim_config.toolset_size, seed, progress,
                             sizes=parse_toolset_sizes(sim_config.toolset_sizes))
     records["train"] = add_cross_queries(pairs, records.get("train", []),
-                                         sim_config.get("cross_queries", 0), seed)
+                                         sim_config.get("cross_queries", 0), seed,
+                                         sim_config.get("cross_mix", "alternate"))
     splits = {name: records.get(name, []) for name in SPLITS}
     check_leakage(splits)
     return splits
