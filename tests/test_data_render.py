@@ -55,6 +55,18 @@ def test_compact_line_format():
                                          "cc": {"type": "string"}}, "required": ["to"]}}
     assert render.compact_tool_line(email) == (
         "send_email(to: array[string], cc?: string) -> object — Send an email.")
+    assert render.compact_tool_line(tool, described_first=True) == (
+        "Hourly weather forecast for a city and day. — hourly_forecast(city: string, "
+        'day?: "today"|"tomorrow") -> {temp_c, rain_mm}')
+
+
+def test_described_style_puts_each_description_before_its_name():
+    record = make_record(3)
+    lines = render.system_prompt(record, "described").splitlines()
+    tools = [*record["tools"], render.DEFAULT_TOOL_SCHEMA]
+    expected = [render.compact_tool_line(tool, described_first=True) for tool in tools]
+    start = lines.index(expected[0])
+    assert lines[start:start + len(expected)] == expected
 
 
 def test_instructions_state_the_output_format():
@@ -95,7 +107,7 @@ def test_reorder_rederives_the_irrelevant_tail():
     assert tail == [t["name"] for t in shuffled["tools"] if t["name"] in tail]
 
 
-@pytest.mark.parametrize("style", ["compact", "json"])
+@pytest.mark.parametrize("style", ["compact", "json", "described"])
 def test_mask_alignment(tiny_tokenizer, style):  # noqa: F811
     record = make_record(1)
     example = render.encode_example(record, tiny_tokenizer, style=style, include_ranking=True,

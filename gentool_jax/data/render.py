@@ -20,7 +20,7 @@ from gentool_jax.data.decisions import decision_spans, token_char_ends, tokens_o
 from gentool_jax.errors import GentoolError
 from gentool_jax.simulate.records import DEFAULT_TOOL, Record
 
-STYLES = ("json", "compact")
+STYLES = ("json", "compact", "described")
 
 DEFAULT_TOOL_DESCRIPTION = "Answer directly, without a tool; use it when no other tool fits."
 DEFAULT_TOOL_SCHEMA: dict[str, Any] = {
@@ -85,8 +85,13 @@ def _returns_text(returns: Any) -> str:
     return _schema_type(returns)
 
 
-def compact_tool_line(tool: dict[str, Any]) -> str:
-    """`name(arg: type, opt?: type) -> returns — description`, one line per tool."""
+def compact_tool_line(tool: dict[str, Any], described_first: bool = False) -> str:
+    """`name(arg: type, opt?: type) -> returns — description`, one line per tool.
+
+    `described_first` writes `description — name(...) -> returns`: under causal attention a
+    name's tokens cannot see the description that follows them, so choosing a name by what
+    its tool does takes the model two hops (description, then back to the name); with the
+    description first the name's own tokens carry it."""
     params = tool.get("parameters", {})
     required = set(params.get("required", []))
     args = ", ".join(
@@ -95,6 +100,8 @@ def compact_tool_line(tool: dict[str, Any]) -> str:
     )
     returns = "text" if tool["name"] == DEFAULT_TOOL else _returns_text(tool.get("returns"))
     description = " ".join(str(tool.get("description", "")).split())
+    if described_first:
+        return f"{description} — {tool['name']}({args}) -> {returns}"
     return f"{tool['name']}({args}) -> {returns} — {description}"
 
 
@@ -113,8 +120,8 @@ def system_prompt(record: Record, style: str, tools_order: Sequence[str] | None 
     if style not in STYLES:
         raise GentoolError(f"data.tool_style must be one of {', '.join(STYLES)}, got {style!r}")
     tools = [*_ordered_tools(record, tools_order), DEFAULT_TOOL_SCHEMA]
-    if style == "compact":
-        rendered = "\n".join(compact_tool_line(tool) for tool in tools)
+    if style in ("compact", "described"):
+        rendered = "\n".join(compact_tool_line(tool, style == "described") for tool in tools)
     else:
         rendered = "\n".join(json.dumps(tool, ensure_ascii=False) for tool in tools)
     return _INSTRUCTIONS.format(tools=rendered)
