@@ -5,6 +5,6 @@ order a request meets them: `app` (the FastAPI routes), `request` (validate the 
 `prompting` (the training prompt of a GenTool record, or the plain chat template), `batcher`
 (collect concurrent requests into batches for one model worker thread), `engine` (one
 fixed-shape `generate` call per batch), `reply` (parse the generation into an OpenAI message);
-`errors` holds the OpenAI error object and `command` loads the checkpoint, listens and shuts
+`http_errors` holds the OpenAI error object and `command` loads the checkpoint, listens and shuts
 down gracefully. docs/serving.md describes the wire format.
 """

@@ -2,7 +2,7 @@
 
 Handlers do the cheap work (JSON validation, prompt rendering, decoding, parsing) on the event
 loop thread, which is also the only thread that touches the tokenizer; the model runs on the
-batcher's worker thread. Every refusal is an OpenAI-style error object (errors.py), including
+batcher's worker thread. Every refusal is an OpenAI-style error object (http_errors.py), including
 404s for unknown routes, and a failed request never stops the server.
 """
 
@@ -25,7 +25,7 @@ from gentool_jax.errors import GentoolError
 from gentool_jax.sample.constraint import RowGrammar
 from gentool_jax.sample.grammar import ReplyFormat
 from gentool_jax.serve.batcher import Batcher, Job
-from gentool_jax.serve.errors import APIError
+from gentool_jax.serve.http_errors import APIError
 from gentool_jax.serve.prompting import prompt_tokens
 from gentool_jax.serve.reply import chat_reply, tool_reply
 from gentool_jax.serve.request import ChatRequest, parse_request

@@ -15,7 +15,7 @@ import math
 from typing import Any
 
 from gentool_jax.sample.sampling import SamplingSettings
-from gentool_jax.serve.errors import APIError
+from gentool_jax.serve.http_errors import APIError
 from gentool_jax.simulate.records import DEFAULT_TOOL, normalize_tool, validate_tool
 
 ROLES = ("system", "developer", "user", "assistant", "tool")
