@@ -31,7 +31,8 @@ class PrefixStore:
     multiple of `bucket` (so prefixes compile once per bucket). A batch's block is those
     entries left-padded to the block's length, plus rows of empty slots for unused prefix rows;
     pads are invalid slots that no query attends to. The block of the last batch is kept too:
-    consecutive batches of one toolset reuse it without assembling it again.
+    consecutive batches of one toolset reuse it without assembling it again (a block is
+    rebuilt when its prefixes, shape or any entry object differ).
     """
 
     def __init__(self, model: nnx.Module, *, capacity: int, bucket: int, pad_id: int):
@@ -50,7 +51,7 @@ class PrefixStore:
 
     def __call__(self, prefixes: list[tuple[int, ...]], rows: int, length: int) -> KVCache:
         entries = [self._entry(prefix) for prefix in prefixes]
-        key = (tuple(prefixes), rows, length)
+        key = (tuple(prefixes), tuple(map(id, entries)), rows, length)
         if self._last is not None and self._last[0] == key:
             return self._last[1]
         block = _block(entries, rows, length)
