@@ -121,6 +121,11 @@ def test_cached_and_uncached_servers_give_identical_replies(servers):
     assert _metric(cached, "gentool_serve_prefix_cache_misses_total") == 2  # WEATHER, TRAVEL
     assert _metric(cached, "gentool_serve_prefix_cache_hits_total") >= 5
     assert "prefix_cache" not in httpx.get(uncached + "/metrics").text
+    hits = _metric(cached, "gentool_serve_prefix_cache_hits_total")
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:  # batches of one toolset's rows
+        together = list(pool.map(lambda asked: _ask(cached, *asked), ASKED[:4]))
+    assert together == expected[:4]
+    assert _metric(cached, "gentool_serve_prefix_cache_hits_total") - hits < 4  # shared
     with concurrent.futures.ThreadPoolExecutor(len(ASKED)) as pool:  # batches of mixed rows
         together = list(pool.map(lambda asked: _ask(cached, *asked), ASKED))
     assert together == expected

@@ -6,9 +6,13 @@ program's shape too, so it is rounded up to a power of two here: a server whose 
 arbitrary `max_tokens` compiles a handful of budgets, not one per value. Decoding stops as soon
 as every row has stopped, so a budget larger than needed costs cache space, not steps.
 
-With a `PrefixStore` (`serve.prefix_cache_size` > 0), a prompt that starts with a toolset prefix
-(its `prefix_length` leading tokens) continues that prefix's kept prefill instead of running it:
-the sampler's prefix-cached path, with the store as its source of prefix caches.
+With a `PrefixStore` (`serve.prefix_cache_size` > 0), a batch whose prompts all start with the
+same toolset prefix (their `prefix_lengths` leading tokens) continues that prefix's kept
+prefill instead of running it: the sampler's prefix-cached path, with the store as its source
+of prefix caches and one prefix row a batch. A batch that mixes toolsets, or holds chat
+requests, runs plainly as one batch: the cached path would split it into one decode loop per
+prefix, and with one prefix a batch its programs have one shape per (prefix, suffix) length
+bucket, so the cache adds few compilations.
 
 Requests in tool mode come with their toolset's grammar (`sample.constraint.RowGrammar`); a batch
 holding any is decoded constrained, the others' rows free, in one call. The llguidance tokenizer
@@ -68,10 +72,18 @@ class SamplerEngine:
         extra: dict[str, Any] = {}
         if grammars is not None and any(g is not None for g in grammars):
             extra = dict(constrainer=self._constrainer(), grammars=grammars)
-        if self.prefixes is not None and prefix_lengths is not None and any(prefix_lengths):
-            extra.update(prefix_lengths=prefix_lengths, prefix_source=self.prefixes)
+        if self._one_prefix(prompts, prefix_lengths):
+            extra.update(prefix_lengths=prefix_lengths, prefix_source=self.prefixes,
+                         prefix_rows=1)
         return generate(self.model, prompts, max_new_tokens=budget_bucket(max_new_tokens),
                         stop_ids=self.stop_ids, temperature=settings.temperature,
                         top_k=settings.top_k, top_p=settings.top_p, seed=self.seed + self.calls,
                         pad_id=self.pad_id, batch_size=self.batch_size, bucket=self.bucket,
                         mesh=self.mesh, **extra)
+
+    def _one_prefix(self, prompts: list[list[int]], prefix_lengths: list[int] | None) -> bool:
+        """Whether the batch continues one cached prefix: the cache is on and every prompt
+        starts with the same (non-empty) prefix."""
+        if self.prefixes is None or not prefix_lengths or not all(prefix_lengths):
+            return False
+        return len({tuple(p[:n]) for p, n in zip(prompts, prefix_lengths)}) == 1
