@@ -244,4 +244,17 @@ def _serve() -> ConfigDict:
     serve.batch_window_ms = 15
     # Completion budget of a request that gives no max_tokens.
     serve.max_tokens = 160
+    # `--api-key`, else this environment variable, is the key every request but /health must
+    # send as `Authorization: Bearer <key>`; the key itself is never stored in a config.
+    serve.api_key_env = "GENTOOL_JAX_API_KEY"
+    # Request limits (docs/serving.md, "Limits"): larger requests are refused with a 413 (body)
+    # or a 400 naming the limit, before any tokenizer or model work.
+    serve.max_body_bytes = 1 << 21
+    serve.max_tools = 128
+    serve.max_messages = 256
+    serve.max_message_chars = 65536  # characters of one message's content
+    serve.max_completion_tokens = 1024  # the largest max_tokens a request may ask for
+    # Toolset prefixes (system prompt + tools) whose prefill is kept for later requests with the
+    # same toolset, least recently used evicted first; 0 turns the cache off.
+    serve.prefix_cache_size = 16
     return serve

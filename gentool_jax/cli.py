@@ -115,6 +115,8 @@ COMMANDS: dict[str, Command] = {
                    "(default: the untrained base model)."),
             Option("host", "127.0.0.1", "Address to listen on."),
             Option("port", "8000", "Port to listen on."),
+            Option("api-key", "", "Key clients must send as a bearer token (default: "
+                   "$GENTOOL_JAX_API_KEY; none: no authentication)."),
         ),
     ),
 }

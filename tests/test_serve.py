@@ -84,7 +84,7 @@ class ScriptedModel:
         self.batch_sizes: list[int] = []
         self.grammars: list = []
 
-    def __call__(self, prompts, settings, max_new_tokens, grammars=None):
+    def __call__(self, prompts, settings, max_new_tokens, grammars=None, prefix_lengths=None):
         time.sleep(0.05)
         self.batch_sizes.append(len(prompts))
         self.prompts += prompts
@@ -234,7 +234,9 @@ BAD_REQUESTS = [
     ("prompt too long", {"messages": [{"role": "user", "content": "umbrella " * 3000}]}, 400,
      "messages"),
     ("n > 1", {"n": 2}, 400, "n"),
-    ("streaming", {"stream": True}, 400, "stream"),
+    ("stream not a boolean", {"stream": "yes"}, 400, "stream"),
+    ("stream options without streaming", {"stream_options": {"include_usage": True}}, 400,
+     "stream_options"),
     ("stop sequences", {"stop": ["\n"]}, 400, "stop"),
     ("temperature out of range", {"temperature": 3}, 400, "temperature"),
     ("unknown argument", {"best_of": 3}, 400, "best_of"),

@@ -23,7 +23,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import jax
@@ -56,6 +56,10 @@ from gentool_jax.sample.sampling import SamplingSettings
 
 # Mesh axes that split the batch (the others, such as "tensor", split the weights).
 BATCH_AXES = ("data", "fsdp")
+# (distinct prefixes of a batch, block rows, block length) -> their `[rows, length]` prefix cache,
+# left-padded like `prefill_prefixes` fills it: where a caller keeps prefilled prefixes across
+# calls (the server's `serve.prefix_cache.PrefixStore`).
+PrefixSource = Callable[[list[tuple[int, ...]], int, int], KVCache]
 # Tokens that end an assistant turn in the chat templates we support, besides the EOS id.
 END_OF_TURN_TOKENS = ("<|im_end|>", "<|eot_id|>", "<|end_of_text|>", "<|endoftext|>", "</s>",
                       "<|end|>")
@@ -91,7 +95,8 @@ def generate_with_outcomes(
         seed: int = 0, pad_id: int = 0, batch_size: int = 16, bucket: int = 64,
         prefix_lengths: Sequence[int] | None = None, prefix_rows: int | None = None,
         mesh: Mesh | None = None, progress: bool = False, constrainer: Constrainer | None = None,
-        grammars: Sequence[RowGrammar | None] | None = None) -> Generated:
+        grammars: Sequence[RowGrammar | None] | None = None,
+        prefix_source: PrefixSource | None = None) -> Generated:
     """Continue each prompt; returns per prompt the new tokens up to and including the first
     stop id (or `max_new_tokens` tokens when none came), in the order of `prompts`.
 
@@ -102,7 +107,9 @@ def generate_with_outcomes(
     identical share one prefill of that prefix (`sample.prefix.shared_prefix_lengths` computes
     them), at most `prefix_rows` distinct prefixes a batch (default `batch_size // 4`, at least
     1; on a mesh both are rounded up to the batch shards). Greedy outputs are the same as
-    without it; sampled ones differ, as batches are composed differently.
+    without it; sampled ones differ, as batches are composed differently. A `prefix_source`
+    supplies the prefixes' caches instead of a prefill per batch, and then a prompt alone with
+    its prefix continues it too.
 
     `constrainer` with `grammars` (one per prompt; None leaves that prompt free) constrains
     each reply to its grammar; every distinct grammar is compiled before decoding starts, so
@@ -135,7 +142,8 @@ def generate_with_outcomes(
         plain, shared = list(range(len(prompts))), []
     else:
         plain, shared = plan_batches(prompts, [int(n) for n in prefix_lengths],
-                                     batch_size=batch_size, prefix_rows=prefix_rows)
+                                     batch_size=batch_size, prefix_rows=prefix_rows,
+                                     share_singles=prefix_source is not None)
     order = sorted(plain, key=lambda i: -len(prompts[i]))
     batches = [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
     batches += shared
@@ -143,7 +151,7 @@ def generate_with_outcomes(
                      stops=sorted(set(int(s) for s in stop_ids)), seed=seed, pad_id=pad_id,
                      max_new_tokens=max_new_tokens, batch_size=batch_size,
                      prefix_rows=prefix_rows, bucket=bucket, constrainer=constrainer,
-                     grammars=grammars)
+                     grammars=grammars, prefix_source=prefix_source)
     if progress:
         from tqdm.auto import tqdm
 
@@ -175,7 +183,8 @@ class _Runner:
                  batch_axes: tuple[str, ...], settings: SamplingSettings, *, stops: list[int],
                  seed: int, pad_id: int, max_new_tokens: int, batch_size: int,
                  prefix_rows: int, bucket: int, constrainer: Constrainer | None = None,
-                 grammars: Sequence[RowGrammar | None] | None = None):
+                 grammars: Sequence[RowGrammar | None] | None = None,
+                 prefix_source: PrefixSource | None = None):
         self.model, self.prompts, self.mesh, self.batch_axes = model, prompts, mesh, batch_axes
         self.graphdef, self.state = nnx.split(model)
         self.settings, self.stops, self.seed, self.pad_id = settings, stops, seed, pad_id
@@ -184,6 +193,7 @@ class _Runner:
             max_new_tokens, batch_size, prefix_rows, bucket)
         self.caches: dict[str, tuple[tuple[int, int], KVCache]] = {}
         self.constrainer, self.grammars = constrainer, grammars
+        self.prefix_source = prefix_source
 
     def _take(self, role: str, shape: tuple[int, int]) -> KVCache:
         held = self.caches.pop(role, None)
@@ -262,9 +272,12 @@ class _Runner:
         offsets[:len(own)] = [len(batch.prefixes[p]) for _, p in batch.rows]
         row_of_slot, slot_of_row = _prefix_slots([p for _, p in batch.rows], self.prefix_rows,
                                                  self.batch_size)
-        prefix_cache = self._take("prefix", prefix_tokens.shape)
-        prefix_cache = prefill_prefixes(self.graphdef, self.state, prefix_cache,
-                                        *self._place(prefix_tokens, prefix_valid))
+        if self.prefix_source is None:
+            prefix_cache = self._take("prefix", prefix_tokens.shape)
+            prefix_cache = prefill_prefixes(self.graphdef, self.state, prefix_cache,
+                                            *self._place(prefix_tokens, prefix_valid))
+        else:
+            prefix_cache = self.prefix_source(batch.prefixes, *prefix_tokens.shape)
         prefixes = SharedPrefixes(prefix_cache, *self._place(row_of_slot, slot_of_row))
         cache = self._take("main", (self.batch_size, tokens.shape[1] + self.max_new_tokens))
         tokens, valid, offsets = self._place(tokens, valid, offsets)
@@ -276,7 +289,8 @@ class _Runner:
                 self.stop_array, constraint, settings=self.settings,
                 max_new_tokens=self.max_new_tokens, pad_id=self.pad_id)
         output = self._decode(cache, first, key, constraint, matchers, prefixes)
-        self._keep("prefix", prefix_cache)
+        if self.prefix_source is None:
+            self._keep("prefix", prefix_cache)
         return output
 
 

@@ -50,11 +50,14 @@ class SharedBatch:
 
 
 def plan_batches(prompts: Sequence[Sequence[int]], prefix_lengths: Sequence[int], *,
-                 batch_size: int, prefix_rows: int) -> tuple[list[int], list[SharedBatch]]:
+                 batch_size: int, prefix_rows: int, share_singles: bool = False
+                 ) -> tuple[list[int], list[SharedBatch]]:
     """Split prompts into those generated plainly and batches that share prefixes.
 
     Prompts whose first `prefix_lengths[i]` tokens are identical form a group. Prompts with
-    length 0 or alone in their group go plain (a prefix used once saves nothing). Groups come
+    length 0 or alone in their group go plain (a prefix used once saves nothing), unless
+    `share_singles`: a prefix kept across calls (the server's cache) pays even when one prompt
+    of this call uses it. Groups come
     longest prefix first, so consecutive batches pad their prefixes to the same bucket, and
     fill batches greedily: a batch takes up to `batch_size` rows and `prefix_rows` distinct
     prefixes, and a group that does not fit is split, its rest starting the next batch (each
@@ -76,8 +79,9 @@ def plan_batches(prompts: Sequence[Sequence[int]], prefix_lengths: Sequence[int]
             plain.append(index)
         else:
             groups.setdefault(tuple(prompt[:length]), []).append(index)
-    plain += [members[0] for members in groups.values() if len(members) == 1]
-    shared = sorted(((p, m) for p, m in groups.items() if len(m) > 1),
+    least = 1 if share_singles else 2
+    plain += [members[0] for members in groups.values() if len(members) < least]
+    shared = sorted(((p, m) for p, m in groups.items() if len(m) >= least),
                     key=lambda group: (-len(group[0]), group[1][0]))
     batches: list[SharedBatch] = []
     prefixes: list[tuple[int, ...]] = []

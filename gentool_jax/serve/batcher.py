@@ -21,8 +21,9 @@ from typing import Any
 
 from gentool_jax.sample.sampling import SamplingSettings
 
-# (prompts, settings, max_new_tokens, grammars=per prompt a `RowGrammar` or None) -> per prompt
-# the generated ids up to the first stop id.
+# (prompts, settings, max_new_tokens, grammars=per prompt a `RowGrammar` or None,
+# prefix_lengths=per prompt its toolset prefix's length or 0) -> per prompt the generated ids up
+# to the first stop id.
 Generator = Callable[..., list[list[int]]]
 
 
@@ -32,6 +33,7 @@ class Job:
     max_new_tokens: int
     settings: SamplingSettings
     grammar: Any = None  # a `sample.constraint.RowGrammar` the reply is held to, or None
+    prefix_length: int = 0  # leading tokens that are its toolset prefix (0: none)
 
 
 @dataclasses.dataclass
@@ -103,7 +105,8 @@ class Batcher:
             try:
                 outputs: list[Any] = self.generator(
                     [w.job.prompt for w in group], settings, longest,
-                    grammars=[w.job.grammar for w in group])
+                    grammars=[w.job.grammar for w in group],
+                    prefix_lengths=[w.job.prefix_length for w in group])
                 # A shorter budget is a prefix of a longer one: each row is decoded on its own.
                 outputs = [out[:w.job.max_new_tokens] for w, out in zip(group, outputs)]
                 error = None

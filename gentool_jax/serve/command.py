@@ -1,4 +1,8 @@
-"""`gentool-jax serve [--checkpoint=DIR] [--host=127.0.0.1] [--port=8000]`.
+"""`gentool-jax serve [--checkpoint=DIR] [--host=127.0.0.1] [--port=8000] [--api-key=KEY]`.
+
+The API key comes from `--api-key` or the variable named by `serve.api_key_env` (never from the
+config file, which runs write out); binding to a non-loopback address without one warns, since
+the model would answer anyone who can reach the port.
 
 The checkpoint is checked before anything loads, and the model is loaded before the socket
 opens, so a client never reaches a server that cannot answer. SIGINT/SIGTERM stop accepting
@@ -10,7 +14,10 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import ipaddress
+import os
 import signal
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,6 +43,13 @@ class ServeConfig:
     batch_size: int
     batch_window_ms: float
     max_tokens: int
+    api_key_env: str
+    max_body_bytes: int
+    max_tools: int
+    max_messages: int
+    max_message_chars: int
+    max_completion_tokens: int
+    prefix_cache_size: int
 
 
 def model_id_for(config: ConfigDict, checkpoint: str | None) -> str:
@@ -47,18 +61,49 @@ def model_id_for(config: ConfigDict, checkpoint: str | None) -> str:
     return f"{base}+{Path(checkpoint).resolve().name}" if checkpoint else base
 
 
-def build_service(config: ConfigDict, model: Any, tokenizer: Any, model_id: str, mesh: Any = None
-                  ) -> Service:
+def serve_settings(config: ConfigDict) -> ServeConfig:
+    """`config.serve`, its limits checked: each must be >= 1 (the prefix cache >= 0, 0: off)."""
+    serve = section_view(ServeConfig, config.serve)
+    for field in ("max_body_bytes", "max_tools", "max_messages", "max_message_chars",
+                  "max_completion_tokens", "prefix_cache_size"):
+        least = 0 if field == "prefix_cache_size" else 1
+        if getattr(serve, field) < least:
+            raise GentoolError(f"serve.{field} must be >= {least}, got {getattr(serve, field)}")
+    return serve
+
+
+def api_key_for(config: ConfigDict, option: str | None) -> str | None:
+    """`--api-key`, else the variable `serve.api_key_env` names; None: no authentication."""
+    key = option or os.environ.get(section_view(ServeConfig, config.serve).api_key_env, "")
+    return key or None
+
+
+def exposure_warning(host: str, api_key: str | None, env_name: str) -> str | None:
+    """The one-line warning for a server that answers anyone on its network, else None."""
+    if api_key is not None or host == "localhost":
+        return None
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return None
+    except ValueError:  # a host name: it may resolve to anything
+        pass
+    return (f"gentool-jax serve: warning: listening on {host} without an API key; anyone who "
+            f"reaches the port can use the model (set --api-key or ${env_name})")
+
+
+def build_service(config: ConfigDict, model: Any, tokenizer: Any, model_id: str, mesh: Any = None,
+                  api_key: str | None = None) -> Service:
     """The app's Service over a loaded model: batcher, engine and the request limits."""
     from gentool_jax.serve.app import Service
     from gentool_jax.serve.batcher import Batcher
     from gentool_jax.serve.engine import SamplerEngine
+    from gentool_jax.serve.request import Limits
 
-    serve = section_view(ServeConfig, config.serve)
+    serve = serve_settings(config)
     engine = SamplerEngine(model, tokenizer, batch_size=serve.batch_size,
                            bucket=section_view(SampleSettings, config.sample).prompt_bucket,
                            seed=section_view(RunSettings, config).seed,
-                           mesh=mesh)
+                           mesh=mesh, prefix_cache_size=serve.prefix_cache_size)
     batcher = Batcher(engine, batch_size=serve.batch_size,
                       window_s=serve.batch_window_ms / 1000.0)
     return Service(model_id=model_id, tokenizer=tokenizer, batcher=batcher,
@@ -67,7 +112,11 @@ def build_service(config: ConfigDict, model: Any, tokenizer: Any, model_id: str,
                    max_tokens=serve.max_tokens,
                    context_length=int(model.config.max_position_embeddings),
                    constrain=section_view(SampleSettings, config.sample).constrained,
-                   check_grammar=engine.check_grammar)
+                   check_grammar=engine.check_grammar, api_key=api_key,
+                   limits=Limits(max_tools=serve.max_tools, max_messages=serve.max_messages,
+                                 max_message_chars=serve.max_message_chars,
+                                 max_completion_tokens=serve.max_completion_tokens),
+                   max_body_bytes=serve.max_body_bytes, prefixes=engine.prefixes)
 
 
 def _port(value: str) -> int:
@@ -107,13 +156,20 @@ def serve_command(config: ConfigDict, options: dict[str, str]) -> int:
 
     checkpoint = options.get("checkpoint", "") or None
     port = _port(str(options.get("port", "8000")))
+    host = str(options.get("host", "127.0.0.1"))
+    serve_settings(config)
+    api_key = api_key_for(config, options.get("api-key") or None)
     check_checkpoint(config, checkpoint)
     mesh = make_mesh(config.mesh)
     model, tokenizer = load_for_inference(config, checkpoint, mesh=mesh)
-    service = build_service(config, model, tokenizer, model_id_for(config, checkpoint), mesh)
+    service = build_service(config, model, tokenizer, model_id_for(config, checkpoint), mesh,
+                            api_key)
     server = uvicorn.Server(uvicorn.Config(
-        create_app(service), host=str(options.get("host", "127.0.0.1")), port=port,
+        create_app(service), host=host, port=port,
         log_level="info", timeout_graceful_shutdown=None))
+    warning = exposure_warning(host, api_key, section_view(ServeConfig, config.serve).api_key_env)
+    if warning:
+        print(warning, file=sys.stderr, flush=True)
     print(f"gentool-jax serve: model {service.model_id!r} on http://{server.config.host}:"
           f"{port}/v1", flush=True)
     with _signals_end_normally():

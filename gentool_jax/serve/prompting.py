@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from gentool_jax.data.render import encode_prompt
-from gentool_jax.serve.errors import APIError
+from gentool_jax.data.render import encode_prompt, prompt_messages
+from gentool_jax.data.shared_prefix import common_prefix_length
+from gentool_jax.serve.http_errors import APIError
 from gentool_jax.serve.request import ChatRequest
 from gentool_jax.simulate.records import DEFAULT_TOOL, Record, validate_record
 
@@ -50,7 +51,25 @@ def prompt_tokens(request: ChatRequest, tokenizer: Any, tool_style: str) -> list
     except Exception as error:  # a template's own checks (role order, ...) raise anything
         raise APIError(f"the model's chat template cannot render these messages: {error}",
                        param="messages") from None
+    return _ids(rendered)
+
+
+def _ids(rendered: Any) -> list[int]:
     # transformers 5 returns a BatchEncoding by default; older versions a plain list.
     if hasattr(rendered, "keys") and "input_ids" in rendered:
         rendered = rendered["input_ids"]
     return [int(token) for token in rendered]
+
+
+def prefix_length(request: ChatRequest, tokenizer: Any, tool_style: str, prompt: list[int]
+                  ) -> int:
+    """How many leading tokens of a tool-mode `prompt` are its toolset prefix (the system turn
+    with the instructions and tools), which requests with the same toolset share; 0 in chat
+    mode. It is the common prefix of the prompt and the system turn rendered alone, so it never
+    depends on where the chat template happens to merge tokens, and at least the prompt's last
+    token stays the request's own (its logits start generation)."""
+    if not request.tool_mode:
+        return 0
+    system = prompt_messages(request_record(request), tool_style)[:1]
+    rendered = _ids(tokenizer.apply_chat_template(system, tokenize=True))
+    return min(common_prefix_length([prompt, rendered]), len(prompt) - 1)

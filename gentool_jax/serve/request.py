@@ -1,10 +1,12 @@
 """Validate an OpenAI Chat Completions request body into a `ChatRequest`.
 
 Every refusal names the offending field (`param`) the way the OpenAI API does, so a client sees
-*which* part of its request was wrong. Parameters the sampler cannot honour (n > 1, stop
-sequences, penalties, logprobs, streaming) are refused rather than silently ignored: a caller
-who asked for them would otherwise get an answer that quietly breaks its assumptions. Fields
-that cannot change the answer (`user`, `metadata`, `seed`, ...) are accepted and ignored.
+*which* part of its request was wrong, and a request over one of the server's size limits
+(`Limits`, from `config.serve`) is refused naming the limit. Parameters the sampler cannot
+honour (n > 1, stop sequences, penalties, logprobs) are refused rather than silently ignored:
+a caller who asked for them would otherwise get an answer that quietly breaks its
+assumptions. Fields that cannot change the answer (`user`, `metadata`, `seed`, ...) are
+accepted and ignored.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import math
 from typing import Any
 
 from gentool_jax.sample.sampling import SamplingSettings
-from gentool_jax.serve.errors import APIError
+from gentool_jax.serve.http_errors import APIError
 from gentool_jax.simulate.records import DEFAULT_TOOL, normalize_tool, validate_tool
 
 ROLES = ("system", "developer", "user", "assistant", "tool")
@@ -25,16 +27,32 @@ ROLES = ("system", "developer", "user", "assistant", "tool")
 IGNORED = ("user", "metadata", "store", "seed", "service_tier", "parallel_tool_calls")
 # Accepted only at the value that means "off".
 _OFF_VALUES: dict[str, tuple[Any, ...]] = {
-    "n": (None, 1), "stream": (None, False), "stream_options": (None,), "stop": (None,),
+    "n": (None, 1), "stop": (None,),
     "logprobs": (None, False), "top_logprobs": (None, 0), "frequency_penalty": (None, 0),
     "presence_penalty": (None, 0), "logit_bias": (None, {}),
     "response_format": (None, {"type": "text"}),
 }
 _USED = ("model", "messages", "tools", "tool_choice", "temperature", "top_p", "max_tokens",
-         "max_completion_tokens")
+         "max_completion_tokens", "stream", "stream_options")
 # Keys of a tool schema the prompt renders; others (OpenAI's `strict`) never reach the model.
 _TOOL_KEYS = ("name", "description", "parameters", "returns")
 _CHOICES = ("auto", "none", "required")
+
+
+@dataclasses.dataclass(frozen=True)
+class Limits:
+    """How large a request may be (`config.serve`): a model behind a non-loopback address must
+    not let one client tie the worker up with a huge toolset, conversation or budget."""
+
+    max_tools: int = 128
+    max_messages: int = 256
+    max_message_chars: int = 65536
+    max_completion_tokens: int = 1024
+
+
+def _over(what: str, size: int, limit: int, field: str, param: str) -> APIError:
+    return APIError(f"{what} is {size}; this server accepts at most {limit} (serve.{field})",
+                    param=param, code="limit_exceeded")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,6 +68,8 @@ class ChatRequest:
     # holds the reply to them); None: any offered tool or generate_response ("auto").
     call_names: tuple[str, ...] | None = None
     strict: bool = False  # a tool asked for `strict` schema adherence
+    stream: bool = False  # answer as server-sent chunks
+    include_usage: bool = False  # stream_options.include_usage: a last chunk with the usage
 
     @property
     def query(self) -> str:
@@ -63,8 +83,8 @@ class ChatRequest:
         return self.tools is not None and self.messages[-1]["role"] == "user"
 
 
-def parse_request(body: Any) -> ChatRequest:
-    """The request in `body` (decoded JSON), or APIError(400) naming the bad field."""
+def parse_request(body: Any, limits: Limits = Limits()) -> ChatRequest:
+    """The request in `body` (decoded JSON), or APIError(400) naming the bad field or limit."""
     if not isinstance(body, dict):
         raise APIError("the request body must be a JSON object")
     for key in body:
@@ -78,16 +98,46 @@ def parse_request(body: Any) -> ChatRequest:
     model = body.get("model")
     if not isinstance(model, str) or not model:
         raise APIError("'model' must be a non-empty string", param="model")
-    messages = _messages(body.get("messages"))
-    tools = _tools(body["tools"]) if body.get("tools") is not None else None
+    messages = _messages(body.get("messages"), limits)
+    if body.get("tools") is not None:
+        if isinstance(body["tools"], list) and len(body["tools"]) > limits.max_tools:
+            raise _over("the number of tools", len(body["tools"]), limits.max_tools,
+                        "max_tools", "tools")
+        tools = _tools(body["tools"])
+    else:
+        tools = None
     tool_choice = body.get("tool_choice")
     call_names = _call_names(tool_choice, tools)
     strict = any(isinstance(entry, dict) and (entry.get("function") or entry).get("strict")
                  is True for entry in body.get("tools") or [])
     return ChatRequest(model=model, messages=messages,
                        tools=None if tool_choice == "none" else tools,
-                       max_tokens=_max_tokens(body), settings=_settings(body),
-                       call_names=call_names, strict=strict)
+                       max_tokens=_max_tokens(body, limits), settings=_settings(body),
+                       call_names=call_names, strict=strict, stream=_stream(body),
+                       include_usage=_include_usage(body))
+
+
+def _stream(body: dict[str, Any]) -> bool:
+    stream = body.get("stream")
+    if stream is not None and not isinstance(stream, bool):
+        raise APIError("'stream' must be a boolean", param="stream")
+    return bool(stream)
+
+
+def _include_usage(body: dict[str, Any]) -> bool:
+    """OpenAI's one stream option; like the OpenAI API, options without streaming are refused
+    rather than ignored."""
+    options = body.get("stream_options")
+    if options is None:
+        return False
+    if not body.get("stream"):
+        raise APIError("'stream_options' is only allowed when 'stream' is true",
+                       param="stream_options")
+    if not isinstance(options, dict) or set(options) - {"include_usage"} or not isinstance(
+            options.get("include_usage", False), bool):
+        raise APIError("'stream_options' must be {\"include_usage\": true|false}",
+                       param="stream_options")
+    return bool(options.get("include_usage"))
 
 
 def _call_names(tool_choice: Any, tools: list[dict[str, Any]] | None) -> tuple[str, ...] | None:
@@ -128,9 +178,12 @@ def _text(content: Any, where: str) -> str:
     raise APIError(f"{where} must be a string or a list of text parts", param=where)
 
 
-def _messages(raw: Any) -> list[dict[str, str]]:
+def _messages(raw: Any, limits: Limits) -> list[dict[str, str]]:
     if not isinstance(raw, list) or not raw:
         raise APIError("'messages' must be a non-empty list", param="messages")
+    if len(raw) > limits.max_messages:
+        raise _over("the number of messages", len(raw), limits.max_messages, "max_messages",
+                    "messages")
     messages = []
     for i, message in enumerate(raw):
         where = f"messages[{i}]"
@@ -141,6 +194,9 @@ def _messages(raw: Any) -> list[dict[str, str]]:
             raise APIError(f"{where}.role must be one of {', '.join(ROLES)}",
                            param=f"{where}.role")
         content = _text(message.get("content"), f"{where}.content")
+        if len(content) > limits.max_message_chars:
+            raise _over(f"the length of {where}.content in characters", len(content),
+                        limits.max_message_chars, "max_message_chars", f"{where}.content")
         if role == "assistant" and message.get("tool_calls"):
             content = "\n".join(filter(None, [content, *_call_lines(message["tool_calls"],
                                                                      where)]))
@@ -201,7 +257,7 @@ def _tools(raw: Any) -> list[dict[str, Any]]:
     return tools
 
 
-def _max_tokens(body: dict[str, Any]) -> int | None:
+def _max_tokens(body: dict[str, Any], limits: Limits) -> int | None:
     given = [key for key in ("max_completion_tokens", "max_tokens") if body.get(key) is not None]
     if len(given) == 2 and body["max_tokens"] != body["max_completion_tokens"]:
         raise APIError("give max_tokens or max_completion_tokens, not both", param="max_tokens")
@@ -210,6 +266,9 @@ def _max_tokens(body: dict[str, Any]) -> int | None:
     value = body[given[0]]
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise APIError(f"'{given[0]}' must be an integer >= 1", param=given[0])
+    if value > limits.max_completion_tokens:
+        raise _over(f"'{given[0]}'", value, limits.max_completion_tokens,
+                    "max_completion_tokens", given[0])
     return value
 
 
