@@ -102,9 +102,11 @@ def _inspect(config_path: str, workdir: Path, checkpoint: str, samples: int) -> 
                            include_call=stage_config.include_call)
     graphdef, lora, frozen = split_lora(model)
     started = time.perf_counter()
-    predicted = dp.predict(probe, dp.make_probe_fn(graphdef), lora, frozen)
+    predictions = dp.predict(probe, dp.make_probe_fn(graphdef), lora, frozen)
     seconds = time.perf_counter() - started
+    predicted = predictions.free
     correct = dp.decisions_correct(probe, predicted)
+    constrained = dp.decisions_correct(probe, predictions.constrained)
     first_token: dict[int, int] = {}
     for r, k in zip(*(probe.owner >= 0).nonzero()):
         first_token.setdefault(int(probe.owner[r, k]), int(predicted[r, k]))
@@ -123,6 +125,7 @@ def _inspect(config_path: str, workdir: Path, checkpoint: str, samples: int) -> 
         else:
             kinds[(record["variant"], "no offered name")] += 1
     print(json.dumps(dp.summarize(probe, correct), indent=1))
+    print("constrained:", json.dumps(dp.summarize(probe, constrained), indent=1))
     print(json.dumps(dp.reference_lines(probe.records), indent=1))
     print(f"{len(probe.records)} samples, {len(probe.gather)} rows, {seconds:.1f} s")
     for (variant, kind), count in sorted(kinds.items()):

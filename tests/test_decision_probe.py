@@ -46,18 +46,21 @@ def test_decision_weight_lands_on_the_decision_names_only(tiny_tokenizer):  # no
 
 
 def _single_sample_predictions(model, probe: dp.ProbeSet, tokenizer, *, include_ranking):
-    """The reference: each record alone, unpacked, argmax at its decision tokens."""
-    out = []
+    """The reference: each record alone, unpacked, argmax at its decision tokens over the
+    vocabulary and over the allowed tokens."""
+    out, out_constrained = [], []
     for record in probe.records:
-        example, _, positions = dp._decision_tokens(record, tokenizer, "compact",
-                                                    include_ranking, True)
+        example, _, positions, allowed = dp._decision_tokens(record, tokenizer, "compact",
+                                                             include_ranking, True)
         batch = make_batch([[example]], len(example))
         hidden, _ = model.hidden(jnp.asarray(batch["tokens"]), jnp.asarray(batch["positions"]),
                                  segment_ids=jnp.asarray(batch["segment_ids"]),
                                  turn_ids=jnp.asarray(batch["turn_ids"]))
         logits = model.logits(hidden)[0]
         out.append([int(jnp.argmax(logits[p - 1])) for p in positions])
-    return out
+        out_constrained.append([int(ids[jnp.argmax(logits[p - 1][ids])])
+                                for p, ids in zip(positions, allowed)])
+    return out, out_constrained
 
 
 def test_packed_probe_predicts_what_each_sample_alone_predicts(tiny_model_dir,  # noqa: F811
@@ -75,10 +78,13 @@ def test_packed_probe_predicts_what_each_sample_alone_predicts(tiny_model_dir,  
         graphdef, lora, frozen = split_lora(model)
         predicted = dp.predict(probe, dp.make_probe_fn(graphdef), lora, frozen, rows_per_call=2)
         packed = [[] for _ in records]
+        packed_constrained = [[] for _ in records]
         for r, k in zip(*np.nonzero(probe.owner >= 0)):
-            packed[probe.decisions[probe.owner[r, k]][0]].append(int(predicted[r, k]))
-        assert packed == _single_sample_predictions(model, probe, tiny_tokenizer,
-                                                    include_ranking=include_ranking)
+            index = probe.decisions[probe.owner[r, k]][0]
+            packed[index].append(int(predicted.free[r, k]))
+            packed_constrained[index].append(int(predicted.constrained[r, k]))
+        assert (packed, packed_constrained) == _single_sample_predictions(
+            model, probe, tiny_tokenizer, include_ranking=include_ranking)
         kinds = {kind for _, kind in probe.decisions}
         assert kinds == ({"first_ranked"} if include_ranking else {"call_name"})
 
@@ -113,3 +119,27 @@ def test_chosen_records_are_whole_toolset_groups_and_seeded():
     sizes = sorted(len(g) for g in group_by_toolset(chosen))
     full = {len(g) for g in group_by_toolset(records)}
     assert set(sizes) <= full
+
+
+def test_allowed_tokens_are_those_that_continue_an_offered_name(tiny_tokenizer):  # noqa: F811
+    record = make_record(2)  # offers weather_now and hourly_forecast among others
+    target = render.target_text(record, include_ranking=True, include_call=True)
+    example, _, positions, allowed = dp._decision_tokens(record, tiny_tokenizer, "compact",
+                                                         True, True)
+    start = len(render.encode_prompt(record, tiny_tokenizer, "compact"))
+    names = [tool["name"] for tool in record["tools"]] + ["generate_response"]
+    written = target[:target.index('["') + 2]
+    for position, ids in zip(positions, allowed):
+        gold = int(example.tokens[position])
+        assert gold in ids
+        before = tiny_tokenizer.decode(example.tokens[start:position])
+        assert before.startswith(written)
+        # Every allowed token keeps the reply on some offered name (or its closing quote).
+        for token in ids:
+            text = before + tiny_tokenizer.decode([int(token)])
+            assert any((written + name + '", ').startswith(text)
+                       or text.startswith(written + name + '"') for name in names), text
+    # The first decision token may start any offered name: at least one other name is allowed.
+    first = {tiny_tokenizer.decode([int(t)]) for t in allowed[0]}
+    assert len(first) > 1
+    assert not any(text.startswith("Call") for text in first)
