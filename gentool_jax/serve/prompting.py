@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from gentool_jax.data.render import encode_prompt
+from gentool_jax.records import DEFAULT_TOOL, Record, validate_record
 from gentool_jax.serve.errors import APIError
 from gentool_jax.serve.request import ChatRequest
-from gentool_jax.simulate.records import DEFAULT_TOOL, Record, validate_record
 
 
 def request_record(request: ChatRequest) -> Record:
