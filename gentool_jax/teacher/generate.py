@@ -8,7 +8,7 @@ against any OpenAI-compatible endpoint, starting from the user's single-tool cas
 The result is written as pair records and goes through the importer
 (`importers.formats.import_file`): the same variant builder, distractors and leakage check as
 any imported data. Splits are decided here, before stage B, in the offline world's way
-(`simulate.pairs._assign_seen_splits` for the seen pairs), because a query's split decides how
+(`simulate.pairs.assign_seen_splits` for the seen pairs), because a query's split decides how
 the teacher is asked to word it.
 """
 
@@ -32,7 +32,7 @@ from gentool_jax.atomic import write_json
 from gentool_jax.config_view import section_view
 from gentool_jax.errors import GentoolError, RecordError
 from gentool_jax.records import field_problem, json_lines, write_records
-from gentool_jax.simulate.pairs import _assign_seen_splits
+from gentool_jax.simulate.pairs import assign_seen_splits
 from gentool_jax.teacher.client import ClientSettings, TeacherClient
 from gentool_jax.teacher.prompts import (
     AXES,
@@ -267,7 +267,7 @@ def assign_splits(pairs: list[TeacherPair], sim, queries_per_pair: int, seed: in
         elif pair.seed.id in unseen_tool:
             pair.splits = ["seen_query_unseen_tool"] * queries_per_pair
     rest = [pair for pair in seen if pair.seed.id not in unseen_tool]
-    _assign_seen_splits(rest, SimpleNamespace(
+    assign_seen_splits(rest, SimpleNamespace(
         queries_per_pair=queries_per_pair, validation_fraction=sim.validation_fraction,
         test_queries_per_scenario=sim.test_queries_per_scenario), seed)
 
