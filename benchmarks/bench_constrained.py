@@ -78,11 +78,11 @@ def main() -> None:
     from gentool_jax.model.llama import Llama
     from gentool_jax.model.loading import load_model
     from gentool_jax.model.registry import load_tokenizer, resolve_model
+    from gentool_jax.records import toolset_key
     from gentool_jax.sample import constraint
     from gentool_jax.sample.constraint import Constrainer, RowGrammar
     from gentool_jax.sample.generate import generate_with_outcomes, stop_ids_for
     from gentool_jax.sample.prefix import shared_prefix_lengths
-    from gentool_jax.simulate.records import toolset_key
 
     machine_limits()
     path = resolve_model(ml_collections.ConfigDict(dict(name=args.model, cache_dir="")))

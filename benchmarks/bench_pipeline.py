@@ -45,7 +45,7 @@ def _tokenizer(config):
 
 
 def _records(config, path: str | None, directory: Path) -> Path:
-    from gentool_jax.simulate.records import write_records
+    from gentool_jax.records import write_records
 
     if path:
         return Path(path)

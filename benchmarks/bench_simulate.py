@@ -21,7 +21,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")  # one core, as the issue asks
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from gentool_jax.simulate.records import write_records  # noqa: E402
+from gentool_jax.records import write_records  # noqa: E402
 from gentool_jax.simulate.simulation import SPLITS, simulate, split_file  # noqa: E402
 from gentool_jax.simulate.stats import compute_stats  # noqa: E402
 

@@ -84,9 +84,9 @@ def _inspect(config_path: str, workdir: Path, checkpoint: str, samples: int) -> 
     from gentool_jax.cli import parse
     from gentool_jax.model.lora import split_lora
     from gentool_jax.model.registry import load_tokenizer
-    from gentool_jax.simulate.records import DEFAULT_TOOL, read_records
+    from gentool_jax.records import DEFAULT_TOOL, read_records
     from gentool_jax.train import decision_probe as dp
-    from gentool_jax.train.export import load_trained_model
+    from gentool_jax.train.trained_model import load_trained_model
 
     config, _ = parse("evaluate", [f"--config={config_path}",
                                    f"--config.workdir={workdir}"])

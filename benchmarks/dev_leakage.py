@@ -4,7 +4,7 @@
     python benchmarks/dev_leakage.py --train=A.jsonl --train=B.jsonl [--dev=data/dev/dev.jsonl]
 
 Training tools are every distinct (name, description) of `<workdir>/data/train*.jsonl` (or the
-`--train` files). The measures are the BFCL leakage report's (`evaluate/bfcl_leakage.py`): per
+`--train` files). The measures are the BFCL leakage report's (`evaluate/bfcl/leakage.py`): per
 distinct dev-set tool, an exact name match, a normalized-name match (words of snake_case,
 camelCase, dotted and kebab-case names, lower-cased; exact matches included) and the best token
 Jaccard of its description against any training description (>= `--threshold` counts as a
@@ -25,13 +25,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from gentool_jax.atomic import write_json, write_text  # noqa: E402
-from gentool_jax.evaluate.bfcl_leakage import (  # noqa: E402
+from gentool_jax.evaluate.bfcl.leakage import (  # noqa: E402
     THRESHOLD,
     leakage_report,
     render_leakage,
     training_tools,
 )
-from gentool_jax.simulate.records import Record, read_records  # noqa: E402
+from gentool_jax.records import Record, read_records  # noqa: E402
 
 DEV = ROOT / "data" / "dev" / "dev.jsonl"
 

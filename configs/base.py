@@ -7,7 +7,7 @@ are rejected by name, so a typo never silently trains with a default.
 
 from ml_collections import ConfigDict
 
-from gentool_jax.simulate.records import SCENARIOS
+from gentool_jax.records import SCENARIOS
 
 
 def get_config() -> ConfigDict:

@@ -46,7 +46,7 @@ COMMANDS: dict[str, Command] = {
     ),
     "simulate": Command(
         "Simulate the GenTool tool world (or import user records) into <workdir>/data.",
-        "gentool_jax.simulate.command:simulate_command",
+        "gentool_jax.simulate_command:simulate_command",
         (
             Option("from", "", "Import this JSONL (DESIGN §2 records, pair records, xLAM or "
                    "ShareGPT lines) instead of simulating."),
@@ -79,7 +79,7 @@ COMMANDS: dict[str, Command] = {
     ),
     "bfcl": Command(
         "Score the model on BFCL's single-call categories offline (AST rules, docs/bfcl.md).",
-        "gentool_jax.evaluate.bfcl:bfcl_command",
+        "gentool_jax.evaluate.bfcl.command:bfcl_command",
         (
             Option("checkpoint", "", "LoRA checkpoint directory or PEFT adapter (default: "
                    "the untrained base model)."),

@@ -39,7 +39,7 @@ def _choices() -> dict[str, tuple[str, ...]]:
 
 def _subsets(config: Any) -> dict[str, tuple[str, ...]]:
     from gentool_jax.evaluate.command import BASELINES
-    from gentool_jax.simulate.records import VARIANTS
+    from gentool_jax.records import VARIANTS
     from gentool_jax.simulate.simulation import SPLITS
     from gentool_jax.train.command import configured_stages
 

@@ -28,8 +28,8 @@ def _step(name: str, started: float) -> None:
 def pipeline_command(config: ConfigDict, options: dict[str, str]) -> int:
     from gentool_jax.evaluate.command import evaluate_command
     from gentool_jax.model.registry import resolve_model
-    from gentool_jax.simulate.command import check_inputs as check_simulate_inputs
-    from gentool_jax.simulate.command import simulate_command
+    from gentool_jax.simulate_command import check_inputs as check_simulate_inputs
+    from gentool_jax.simulate_command import simulate_command
     from gentool_jax.train.command import train_command
     from gentool_jax.train.export import export_command
 

@@ -8,13 +8,14 @@ import pytest
 from configs import base
 from gentool_jax import cli
 from gentool_jax.errors import GentoolError
-from gentool_jax.evaluate import bfcl
-from gentool_jax.evaluate.bfcl_ast import (
+from gentool_jax.evaluate.bfcl import convert, scoring
+from gentool_jax.evaluate.bfcl import source as bfcl
+from gentool_jax.evaluate.bfcl.ast_match import (
     check_call,
     irrelevance_verdicts,
     standardize_string,
 )
-from gentool_jax.simulate.records import read_records
+from gentool_jax.records import read_records
 
 TRIANGLE = {"name": "calculate_triangle_area", "description": "Area of a triangle.",
             "parameters": {"type": "dict", "required": ["base", "height"], "properties": {
@@ -146,7 +147,7 @@ def test_a_required_argument_is_always_in_the_gold_call():
              {"base": 10, "height": 2.5}),
             (WEATHER, {"city": [""]}, {"city": ""})):  # only "" allowed: it is given
         answer = {"ground_truth": [{function["name"]: truth}]}
-        record = bfcl.convert_question(_question("q", [function], _user("Hi?")), answer,
+        record = convert.convert_question(_question("q", [function], _user("Hi?")), answer,
                                        "simple_python", "t")
         assert record["call"]["arguments"] == arguments
         assert check_call(record["call"], record["tools"], answer["ground_truth"][0]).correct
@@ -173,7 +174,7 @@ def test_multiple_live_and_irrelevance_shapes(fixture_dir):
 
 
 def test_converted_records_pass_the_record_reader(fixture_dir, tmp_path):
-    from gentool_jax.simulate.records import write_records
+    from gentool_jax.records import write_records
 
     records = [r for c in bfcl.CATEGORIES for r in load(fixture_dir, c)]
     write_records(tmp_path / "records.jsonl", records)
@@ -195,16 +196,16 @@ def test_the_wheel_layout_reads_the_same(fixture_dir, tmp_path):
 
 def test_bad_data_is_named(fixture_dir, tmp_path):
     (fixture_dir / bfcl.answer_file("multiple")).write_text("")
-    with pytest.raises(bfcl.BfclDataError, match="no answer for multiple_0"):
+    with pytest.raises(convert.BfclDataError, match="no answer for multiple_0"):
         load(fixture_dir, "multiple")
-    with pytest.raises(bfcl.BfclDataError, match="BFCL_v4_simple_java.json: cannot read"):
+    with pytest.raises(convert.BfclDataError, match="BFCL_v4_simple_java.json: cannot read"):
         load(fixture_dir, "simple_java")
     (fixture_dir / bfcl.question_file("irrelevance")).write_text("{not json\n")
-    with pytest.raises(bfcl.BfclDataError, match=r"BFCL_v4_irrelevance.json:1: invalid JSON"):
+    with pytest.raises(convert.BfclDataError, match=r"BFCL_v4_irrelevance.json:1: invalid JSON"):
         load(fixture_dir, "irrelevance")
     odd = {**TRIANGLE, "parameters": {"type": "dict", "properties": {"x": {"type": "complex"}}}}
-    with pytest.raises(bfcl.BfclDataError, match="unknown BFCL type 'complex'"):
-        bfcl.convert_question(_question("q", [odd], _user("hi")), None, "irrelevance", "t")
+    with pytest.raises(convert.BfclDataError, match="unknown BFCL type 'complex'"):
+        convert.convert_question(_question("q", [odd], _user("hi")), None, "irrelevance", "t")
 
 
 def test_download_failures_are_clear(tmp_path, monkeypatch):
@@ -214,7 +215,7 @@ def test_download_failures_are_clear(tmp_path, monkeypatch):
         return subprocess.CompletedProcess(args, 1, "", "ERROR: no network")
 
     monkeypatch.setattr(subprocess, "run", failing)
-    with pytest.raises(bfcl.BfclDataError, match="(?s)pip download bfcl-eval==.*no network"):
+    with pytest.raises(convert.BfclDataError, match="(?s)pip download bfcl-eval==.*no network"):
         bfcl.download_wheel(tmp_path)
 
     def corrupt(*args, **kwargs):
@@ -222,15 +223,15 @@ def test_download_failures_are_clear(tmp_path, monkeypatch):
         return subprocess.CompletedProcess(args, 0, "", "")
 
     monkeypatch.setattr(subprocess, "run", corrupt)
-    with pytest.raises(bfcl.BfclDataError, match="sha256 does not match"):
+    with pytest.raises(convert.BfclDataError, match="sha256 does not match"):
         bfcl.download_wheel(tmp_path)
     assert not (tmp_path / bfcl.WHEEL_NAME).exists()
 
 
 # --- the AST matcher, against verdicts worked out by hand -------------------------------------
 
-TOOLS = [bfcl.convert_tool(TRIANGLE, "t"), bfcl.convert_tool(ROUTE, "t"),
-         bfcl.convert_tool(WEATHER, "t")]
+TOOLS = [convert.convert_tool(TRIANGLE, "t"), convert.convert_tool(ROUTE, "t"),
+         convert.convert_tool(WEATHER, "t")]
 AREA = {"calculate_triangle_area": {"base": [10], "height": [5.0], "unit": ["units", "cm", ""]}}
 PLAN = {"maps.route": {"start": ["New York, NY"], "stops": [["Porto", "Braga"]],
                        "origin": ["", [38.7, -9.1]],
@@ -307,7 +308,7 @@ def test_category_scores_and_our_metrics(fixture_dir):
              for r in records]
     texts[1] = 'Call: {"name": "maps.route", "arguments": {"start": "Lisbon"}}'
     parsed = [parse_output(t, [x["name"] for x in r["tools"]]) for t, r in zip(texts, records)]
-    scores = bfcl.score_category(records, parsed)["scores"]
+    scores = scoring.score_category(records, parsed)["scores"]
     assert scores["n"] == 2 and scores["ast_accuracy"] == 0.5
     assert scores["ast_errors"] == {"missing_required": 1}
     assert scores["metrics"]["tsa"] == 1.0 and scores["metrics"]["call_exact_match"] == 0.5
@@ -315,14 +316,14 @@ def test_category_scores_and_our_metrics(fixture_dir):
     assert "free_score" not in scores  # free decoding: no second figure
     # greedy constrained: the first reply was never overridden (free decoding wrote it too),
     # the second was, so free decoding's score counts only the first
-    free = bfcl.score_category(records, parsed, [True, False])["scores"]
+    free = scoring.score_category(records, parsed, [True, False])["scores"]
     assert free["free_score"] == 0.5 and free["metrics"]["free_format_validity"] == 0.5
     assert free["metrics"]["free_tsa"] == 1.0
     irrelevant = load(fixture_dir, "live_irrelevance")
     texts = ['Call: {"name": "generate_response", "arguments": {}}', "I think it is 4."]
     parsed = [parse_output(t, [x["name"] for x in r["tools"]])
               for t, r in zip(texts, irrelevant)]
-    scores = bfcl.score_category(irrelevant, parsed)["scores"]
+    scores = scoring.score_category(irrelevant, parsed)["scores"]
     assert scores["irrelevance_lenient"] == 1.0 and scores["irrelevance_strict"] == 0.5
     assert scores["metrics"]["abstention_recall"] == 0.5
 

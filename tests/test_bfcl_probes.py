@@ -5,9 +5,9 @@ import json
 import pytest
 
 from gentool_jax import cli
-from gentool_jax.evaluate import bfcl
-from gentool_jax.evaluate.bfcl_leakage import leakage_report, normalize_name, write_leakage
-from gentool_jax.evaluate.bfcl_probes import (
+from gentool_jax.evaluate.bfcl import source as bfcl
+from gentool_jax.evaluate.bfcl.leakage import leakage_report, normalize_name, write_leakage
+from gentool_jax.evaluate.bfcl.probes import (
     WEAK_TO_STRONG,
     ZERO_TO_ONE,
     derive,
@@ -15,8 +15,8 @@ from gentool_jax.evaluate.bfcl_probes import (
     score_scenario,
 )
 from gentool_jax.evaluate.parser import parse_output
-from gentool_jax.simulate.records import DEFAULT_TOOL, read_records, write_records
-from gentool_jax.simulate.weaken import AXES, applicable, choose_axis, name_words, weaken
+from gentool_jax.importers.weaken import AXES, applicable, choose_axis, name_words, weaken
+from gentool_jax.records import DEFAULT_TOOL, read_records, write_records
 from tests.test_bfcl import write_fixture
 
 TOOL = {"name": "calculate_triangle_area",

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from gentool_jax.simulate.records import validate_record, write_records
+from gentool_jax.records import validate_record, write_records
 
 _TOOLS = [
     {"name": "hourly_forecast", "description": "Hourly weather forecast for a city and day.",

@@ -18,7 +18,7 @@ from test_data_common import (  # noqa: F401
 from configs import base
 from gentool_jax.data import input_pipeline
 from gentool_jax.errors import GentoolError
-from gentool_jax.simulate.records import write_records
+from gentool_jax.records import write_records
 
 
 def _configs(batch_size=4, pack=False, shuffle_tools=True, variants=None, workers=0):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from gentool_jax.simulate.records import DEFAULT_TOOL, VARIANTS, argument_errors, read_records
+from gentool_jax.records import DEFAULT_TOOL, VARIANTS, argument_errors, read_records
 
 ROOT = Path(__file__).resolve().parents[1]
 DEV = ROOT / "data" / "dev" / "dev.jsonl"
@@ -98,7 +98,7 @@ def test_the_builder_rejects_arguments_that_break_the_schema():
 def test_the_leakage_report_counts_a_dev_tool_planted_in_training(tmp_path, records, capsys):
     import json
 
-    from gentool_jax.simulate.records import write_records
+    from gentool_jax.records import write_records
 
     spec = importlib.util.spec_from_file_location("dev_leakage",
                                                   ROOT / "benchmarks/dev_leakage.py")

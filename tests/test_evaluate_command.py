@@ -11,7 +11,7 @@ from gentool_jax.errors import GentoolError
 from gentool_jax.evaluate.command import _subset, evaluate_command, load_eval_records
 from gentool_jax.evaluate.report import write_reports
 from gentool_jax.model.registry import resolve_model
-from gentool_jax.simulate.command import simulate_command
+from gentool_jax.simulate_command import simulate_command
 
 
 @pytest.fixture(scope="module")
@@ -188,9 +188,9 @@ def test_reports_from_hand_made_metrics(tmp_path):
 
 
 def test_bm25_answer_agrees_with_the_lexical_selector(config):
+    from gentool_jax.evaluate.lexical_baseline import select, tool_scores
     from gentool_jax.evaluate.parser import parse_output
     from gentool_jax.evaluate.systems import bm25_answer
-    from gentool_jax.simulate.lexical_baseline import select, tool_scores
 
     records = load_eval_records(config)
     for threshold in (0.0, 1.0, 1e9):

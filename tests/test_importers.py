@@ -6,11 +6,11 @@ import pytest
 
 from gentool_jax import cli
 from gentool_jax.errors import RecordError
-from gentool_jax.simulate.import_public import read_cases, sniff_format
-from gentool_jax.simulate.importer import import_file
-from gentool_jax.simulate.records import DEFAULT_TOOL, read_records, write_records
+from gentool_jax.importers.formats import import_file, sniff_format
+from gentool_jax.importers.public import read_cases
+from gentool_jax.importers.weaken import weaken
+from gentool_jax.records import DEFAULT_TOOL, read_records, write_records
 from gentool_jax.simulate.simulation import SPLITS, split_file
-from gentool_jax.simulate.weaken import weaken
 from tests.conftest import REPO_ROOT
 
 SMOKE = str(REPO_ROOT / "configs" / "smoke.py")
@@ -305,7 +305,7 @@ def test_the_cli_writes_splits_like_simulate(tmp_path, capsys):
 
 
 def test_pool_distractors_that_may_do_the_gold_job_are_skipped():
-    from gentool_jax.simulate.import_cases import _too_close
+    from gentool_jax.importers.cases import _too_close
 
     def tool(name, description="Something else entirely."):
         return {"name": name, "description": description}

@@ -11,8 +11,8 @@ import pytest
 from test_data_common import make_record
 
 from gentool_jax.errors import RecordError
-from gentool_jax.simulate.importer import import_file
-from gentool_jax.simulate.records import read_records
+from gentool_jax.importers.formats import import_file
+from gentool_jax.records import read_records
 
 WRONG_VALUES = [None, 0, -1, 1e308, True, "", "x" * 100_000, [], [1, 2], {}, {"a": 1},
                 float("nan"), 10**400]

@@ -10,7 +10,7 @@ from test_data_common import make_records
 
 from configs import smoke
 from gentool_jax.errors import RecordError
-from gentool_jax.simulate.records import write_records
+from gentool_jax.records import write_records
 from gentool_jax.train.metrics import read_metrics
 
 

@@ -19,11 +19,11 @@ from gentool_jax.model.loading import load_model
 from gentool_jax.model.registry import load_tokenizer
 from gentool_jax.parallel.mesh import make_mesh
 from gentool_jax.parallel.partition import shard_state
+from gentool_jax.records import DEFAULT_TOOL
 from gentool_jax.sample import decode as decode_module
 from gentool_jax.sample.constraint import COMPLETE, UNFINISHED, Constrainer, RowGrammar
 from gentool_jax.sample.generate import generate, generate_with_outcomes, stop_ids_for
 from gentool_jax.sample.grammar import GrammarError, GrammarOptions, ReplyFormat
-from gentool_jax.simulate.records import DEFAULT_TOOL
 
 OPTIONS = GrammarOptions(max_string_length=6, max_array_items=2)
 BUDGET = 200

@@ -26,10 +26,10 @@ import uvicorn
 from gentool_jax.cli import main
 from gentool_jax.data.render import encode_prompt
 from gentool_jax.model.registry import load_tokenizer
+from gentool_jax.records import DEFAULT_TOOL
 from gentool_jax.serve.app import Service, create_app
 from gentool_jax.serve.batcher import Batcher
 from gentool_jax.serve.reply import ABSTAIN_TEXT
-from gentool_jax.simulate.records import DEFAULT_TOOL
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FORECAST = {"name": "hourly_forecast", "description": "Hourly weather for a city and day.",

@@ -7,8 +7,8 @@ import pytest
 
 from configs import smoke
 from gentool_jax.errors import GentoolError
+from gentool_jax.records import DEFAULT_TOOL
 from gentool_jax.simulate.pairs import build_pairs
-from gentool_jax.simulate.records import DEFAULT_TOOL
 from gentool_jax.simulate.simulation import simulate
 from gentool_jax.simulate.toolsets import rank_tools
 

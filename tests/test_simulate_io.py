@@ -7,11 +7,11 @@ import pytest
 
 from configs import smoke
 from gentool_jax.errors import RecordError
-from gentool_jax.simulate.command import simulate_command
-from gentool_jax.simulate.importer import import_file
+from gentool_jax.importers.formats import import_file
+from gentool_jax.records import DEFAULT_TOOL
 from gentool_jax.simulate.leakage import LeakageError, check_leakage
-from gentool_jax.simulate.records import DEFAULT_TOOL
 from gentool_jax.simulate.simulation import SPLITS, simulate, split_file
+from gentool_jax.simulate_command import simulate_command
 
 
 def _run(tmp_path, name, seed=0, **simulate_fields):
@@ -125,7 +125,7 @@ def _wrapped(tool):
 def test_tools_in_the_openai_wrapper_are_read_as_the_flat_schema(tmp_path):
     """Pair files and record files may wrap tools as the OpenAI API does; what comes out is
     the DESIGN §2 (flat) form, identical to reading the flat file."""
-    from gentool_jax.simulate.records import read_records, write_records
+    from gentool_jax.records import read_records, write_records
 
     flat = [_pair(i) for i in range(6)]
     wrapped = [_pair(i, strong_tool=_wrapped(p["strong_tool"]),

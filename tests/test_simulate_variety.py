@@ -13,19 +13,19 @@ import pytest
 from configs import smoke
 from gentool_jax.config_check import check_config
 from gentool_jax.errors import GentoolError
-from gentool_jax.simulate.command import _fingerprint, check_inputs
-from gentool_jax.simulate.diversity import diversity, opening
-from gentool_jax.simulate.leakage import check_leakage
-from gentool_jax.simulate.records import (
+from gentool_jax.records import (
     DEFAULT_TOOL,
     argument_errors,
     dump_record,
     read_records,
     write_records,
 )
+from gentool_jax.simulate.diversity import diversity, opening
+from gentool_jax.simulate.leakage import check_leakage
 from gentool_jax.simulate.simulation import SPLITS, simulate
 from gentool_jax.simulate.varied_names import name_convention
 from gentool_jax.simulate.variety import parse_toolset_sizes
+from gentool_jax.simulate_command import _fingerprint, check_inputs
 
 # sha256 of the smoke world's records (every split, dump_record lines) before the variety
 # options existed: the defaults must not change a byte of it.

@@ -24,10 +24,10 @@ import pytest
 
 from gentool_jax.cli import main
 from gentool_jax.errors import RecordError
-from gentool_jax.simulate.records import read_records
+from gentool_jax.records import read_records
 from gentool_jax.simulate.simulation import SPLITS, split_file
-from gentool_jax.simulate.teacher import read_seeds
-from gentool_jax.simulate.teacher_prompts import (
+from gentool_jax.teacher.generate import read_seeds
+from gentool_jax.teacher.prompts import (
     InvalidOutput,
     parse_arguments,
     parse_queries,

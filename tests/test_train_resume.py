@@ -17,7 +17,7 @@ from test_data_common import make_records
 
 from configs import smoke
 from gentool_jax.errors import CheckpointError, GentoolError, TrainingDivergedError
-from gentool_jax.simulate.records import write_records
+from gentool_jax.records import write_records
 from gentool_jax.train.checkpoint import StageCheckpoints
 from gentool_jax.train.command import run_training
 from gentool_jax.train.metrics import read_metrics
@@ -256,7 +256,8 @@ def test_a_failed_start_leaves_the_workdir_as_it_was(setup, tmp_path):
 
 def test_export_of_a_trained_workdir_names_its_base_and_computes_its_logits(setup, tmp_path):
     from gentool_jax.model.loading import load_model
-    from gentool_jax.train.export import export_trained, load_trained_model
+    from gentool_jax.train.export import export_trained
+    from gentool_jax.train.trained_model import load_trained_model
 
     root, _, reference = setup
     config = resume_config(reference, root / "cache")
@@ -284,8 +285,8 @@ def test_a_three_stage_merge_chain_trains_every_stage_on_all_earlier_ones(setup,
     from gentool_jax.model.lora import split_lora
     from gentool_jax.model.registry import resolve_model
     from gentool_jax.parallel.mesh import make_mesh
-    from gentool_jax.train.export import load_trained_model
     from gentool_jax.train.setup import build_stage
+    from gentool_jax.train.trained_model import load_trained_model
 
     root, data, _ = setup
     workdir = tmp_path / "chain"

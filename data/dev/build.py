@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from gentool_jax.simulate.records import (  # noqa: E402
+from gentool_jax.records import (  # noqa: E402
     DEFAULT_TOOL,
     VARIANTS,
     dump_record,

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from gentool_jax.errors import GentoolError
-from gentool_jax.simulate.records import DEFAULT_TOOL, Record
+from gentool_jax.records import DEFAULT_TOOL, Record
 
 RANKING_PREFIX = "Ranking: "
 CALL_PREFIX = 'Call: {"name": '

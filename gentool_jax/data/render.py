@@ -18,7 +18,7 @@ import numpy as np
 
 from gentool_jax.data.decisions import decision_spans, token_char_ends, tokens_of_span
 from gentool_jax.errors import GentoolError
-from gentool_jax.simulate.records import DEFAULT_TOOL, Record
+from gentool_jax.records import DEFAULT_TOOL, Record
 
 STYLES = ("json", "compact", "described")
 

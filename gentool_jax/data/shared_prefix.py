@@ -24,7 +24,7 @@ import numpy as np
 from gentool_jax.data.batches import Batch, CountingIterator, SharedSegment, make_batch
 from gentool_jax.data.render import EncodedExample, encode_example, reorder_tools
 from gentool_jax.errors import GentoolError
-from gentool_jax.simulate.records import toolset_key
+from gentool_jax.records import toolset_key
 
 
 def group_by_toolset(records: Sequence[dict[str, Any]]) -> list[list[int]]:

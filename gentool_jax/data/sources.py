@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from gentool_jax.errors import GentoolError, RecordError
-from gentool_jax.simulate.records import VARIANTS, read_records, validate_record
+from gentool_jax.records import VARIANTS, read_records, validate_record
 
 SOURCES = ("jsonl", "tfds")
 

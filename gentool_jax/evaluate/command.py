@@ -26,7 +26,7 @@ from gentool_jax.evaluate.generation_cache import (
     system_fingerprint,
 )
 from gentool_jax.evaluate.metrics import compute_metrics
-from gentool_jax.evaluate.parser import parse_output
+from gentool_jax.evaluate.parser import ParsedOutput, parse_output
 from gentool_jax.evaluate.report import write_reports
 from gentool_jax.evaluate.systems import (
     Generation,
@@ -37,8 +37,8 @@ from gentool_jax.evaluate.systems import (
 )
 from gentool_jax.model.model_cache import directory_digest
 from gentool_jax.model.settings import ModelSettings
+from gentool_jax.records import Record, read_records
 from gentool_jax.sample.settings import SampleSettings
-from gentool_jax.simulate.records import Record, read_records
 
 BASELINES = ("bm25", "base_model")
 TRAINED = "trained"
@@ -122,8 +122,8 @@ def check_trained_on_these_splits(config: ConfigDict, checkpoint: str | None) ->
     from gentool_jax.model.peft_import import is_peft_adapter
     from gentool_jax.train.checkpoint import StageCheckpoints, data_fingerprint
     from gentool_jax.train.command import default_data_path
-    from gentool_jax.train.export import locate_checkpoint
     from gentool_jax.train.inference import check_checkpoint
+    from gentool_jax.train.trained_model import locate_checkpoint
 
     check_checkpoint(config, checkpoint)  # a bad --checkpoint gets its own one-line error
     if checkpoint is None or (checkpoint and (is_peft_adapter(Path(checkpoint)) or (
@@ -201,7 +201,7 @@ def reply_format(config: ConfigDict, system: str, checkpoint: str | None) -> Any
                        ranking_target=str(config.data.ranking_target))
 
 
-def _run_model_system(config: ConfigDict, records: list[Record], system: str,
+def run_model_system(config: ConfigDict, records: list[Record], system: str,
                       checkpoint: str | None, mesh: Any) -> SystemRun:
     """Generations of one model system: from the content cache where the weights, prompt and
     sampling settings match, sampled (and cached) for the rest. The fingerprint takes the raw
@@ -261,12 +261,13 @@ def _run_systems(config: ConfigDict, records: list[Record], systems: Sequence[st
     model_systems = [s for s in systems if s != "bm25"]
     if model_systems:
         mesh = make_mesh(config.mesh)
-        runs += [_run_model_system(config, records, system, checkpoint, mesh)
+        runs += [run_model_system(config, records, system, checkpoint, mesh)
                  for system in model_systems]
     return runs
 
 
-def _parsed(generation: Generation, record: Record, ranking_target: str = "full"):
+def parsed_reply(generation: Generation, record: Record, ranking_target: str = "full"
+                 ) -> ParsedOutput:
     """The parser's reading of a reply; a constrained reply that did not end is invalid."""
     parsed = parse_output(generation.text, [t["name"] for t in record["tools"]],
                           ranking_target=ranking_target)
@@ -277,7 +278,7 @@ def _parsed(generation: Generation, record: Record, ranking_target: str = "full"
     return parsed
 
 
-def _unforced(generation: Generation, config: ConfigDict) -> bool | None:
+def unforced_reply(generation: Generation, config: ConfigDict) -> bool | None:
     """Whether a greedy constrained reply is exactly the free one (no intervention); None
     where that says nothing about free decoding (sampled, unconstrained, baselines)."""
     if generation.interventions is None or float(config.sample.temperature) > 0:
@@ -310,9 +311,9 @@ def evaluate_systems(config: ConfigDict, records: list[Record], *, out_dir: str 
     with atomic_open(out_dir / "generations.jsonl") as handle:
         for run in runs:
             target = reply_format(config, run.name, checkpoint).ranking_target
-            parsed = [_parsed(g, r, target) for g, r in zip(run.generations, records)]
+            parsed = [parsed_reply(g, r, target) for g, r in zip(run.generations, records)]
             metrics[run.name] = compute_metrics(records, parsed, unforced=[
-                _unforced(g, config) for g in run.generations])
+                unforced_reply(g, config) for g in run.generations])
             run_info[run.name] = {"seconds": round(run.seconds, 2), **run.info}
             for record, generation, output in zip(records, run.generations, parsed):
                 handle.write(json.dumps({

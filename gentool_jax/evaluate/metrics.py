@@ -16,7 +16,7 @@ from typing import Any
 from gentool_jax.evaluate import ranking as rank
 from gentool_jax.evaluate.normalize import values_match
 from gentool_jax.evaluate.parser import ParsedOutput
-from gentool_jax.simulate.records import DEFAULT_TOOL, VARIANTS, Record
+from gentool_jax.records import DEFAULT_TOOL, VARIANTS, Record
 
 ALL = "all"
 # The variants whose gold is a tool, pooled: the figure that abstaining on everything (which

@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from gentool_jax.simulate.records import DEFAULT_TOOL
+from gentool_jax.records import DEFAULT_TOOL
 
 # A line that starts (after optional markdown decoration) with the prefix; case is forgiven
 # because the content, not the capitalisation, is what the metrics judge.

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from gentool_jax.simulate.records import DEFAULT_TOOL
+from gentool_jax.records import DEFAULT_TOOL
 
 
 def relevant_prefix(gold: Sequence[str]) -> list[str]:

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from gentool_jax.errors import GentoolError
-from gentool_jax.simulate.records import DEFAULT_TOOL
+from gentool_jax.records import DEFAULT_TOOL
 
 # What llguidance's parametric rules can track: one bit per name.
 MAX_NAMES = 64

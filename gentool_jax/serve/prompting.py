@@ -12,9 +12,9 @@ from typing import Any
 
 from gentool_jax.data.render import encode_prompt, prompt_messages
 from gentool_jax.data.shared_prefix import common_prefix_length
+from gentool_jax.records import DEFAULT_TOOL, Record, validate_record
 from gentool_jax.serve.http_errors import APIError
 from gentool_jax.serve.request import ChatRequest
-from gentool_jax.simulate.records import DEFAULT_TOOL, Record, validate_record
 
 
 def request_record(request: ChatRequest) -> Record:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from gentool_jax.evaluate.parser import parse_output
-from gentool_jax.simulate.records import DEFAULT_TOOL
+from gentool_jax.records import DEFAULT_TOOL
 
 # Said when the model abstains (calls generate_response) without writing any text of its own:
 # a GenTool target ends after the two lines, so a trained model usually writes none.

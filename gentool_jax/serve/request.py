@@ -16,9 +16,9 @@ import json
 import math
 from typing import Any
 
+from gentool_jax.records import DEFAULT_TOOL, normalize_tool, validate_tool
 from gentool_jax.sample.sampling import SamplingSettings
 from gentool_jax.serve.http_errors import APIError
-from gentool_jax.simulate.records import DEFAULT_TOOL, normalize_tool, validate_tool
 
 ROLES = ("system", "developer", "user", "assistant", "tool")
 # Accepted and ignored: they do not change what the model generates here. A GenTool model

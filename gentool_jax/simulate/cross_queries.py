@@ -27,8 +27,8 @@ import random
 from collections.abc import Sequence
 
 from gentool_jax.errors import GentoolError
+from gentool_jax.records import DEFAULT_TOOL, Record
 from gentool_jax.simulate.pairs import Pair
-from gentool_jax.simulate.records import DEFAULT_TOOL, Record
 from gentool_jax.simulate.tools import Tool, gold_arguments
 from gentool_jax.simulate.toolsets import rank_tools
 

@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
-from gentool_jax.simulate.records import Record, read_records
+from gentool_jax.records import Record, read_records
 from gentool_jax.simulate.simulation import split_file
 from gentool_jax.simulate.varied_names import name_convention
 

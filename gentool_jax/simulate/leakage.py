@@ -7,7 +7,7 @@ plant a leak in otherwise clean splits and watch it fail.
 from __future__ import annotations
 
 from gentool_jax.errors import GentoolError
-from gentool_jax.simulate.records import Record
+from gentool_jax.records import Record
 
 UNSEEN_TOOL_SCENARIOS = ("seen_query_unseen_tool", "unseen_query_unseen_tool")
 UNSEEN_QUERY_SCENARIOS = ("unseen_query_seen_tool", "unseen_query_unseen_tool")

@@ -103,7 +103,7 @@ def _query_caps(pair: Pair, k: int, sim, caps: dict[str, Capability],
     return sorted([rng.choice(weak), rng.choice(extra)], key=strong.index)
 
 
-def _assign_seen_splits(pairs: list[Pair], sim, seed: int) -> None:
+def assign_seen_splits(pairs: list[Pair], sim, seed: int) -> None:
     """Each pair that gives queries away gives them to one held-out split, as a block: its
     queries there share toolsets (one prefix each, DESIGN §3) and every seen pair keeps at
     least `queries_per_pair - cap` queries for training."""
@@ -137,7 +137,7 @@ def build_pairs(sim, seed: int) -> list[Pair]:
     pairs = [_make_pair(i, role, domain, both, registry, writing, seed)
              for i, (role, domain, both) in enumerate(roles)]
     seen = [pair for pair in pairs if pair.role == SEEN]
-    _assign_seen_splits(seen, sim, seed)
+    assign_seen_splits(seen, sim, seed)
     for pair in pairs:
         if pair.role != SEEN:
             pair.splits = [ROLE_SCENARIO[pair.role]] * sim.queries_per_pair

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from gentool_jax.records import SCENARIOS, Record
 from gentool_jax.simulate.cross_queries import add_cross_queries
 from gentool_jax.simulate.leakage import check_leakage
 from gentool_jax.simulate.pairs import build_pairs
-from gentool_jax.simulate.records import SCENARIOS, Record
 from gentool_jax.simulate.toolsets import build_records
 from gentool_jax.simulate.variety import parse_toolset_sizes
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from gentool_jax.simulate.records import Record, toolset_key
+from gentool_jax.records import Record, toolset_key
 from gentool_jax.simulate.similarity import tokenize
 
 

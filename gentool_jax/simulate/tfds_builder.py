@@ -13,7 +13,7 @@ from pathlib import Path
 import tensorflow_datasets as tfds
 
 from gentool_jax.console import library_output_hidden
-from gentool_jax.simulate.records import dump_record, read_records
+from gentool_jax.records import dump_record, read_records
 from gentool_jax.simulate.simulation import SPLITS, split_file
 
 NAME = "gentool_records"

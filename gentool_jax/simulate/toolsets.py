@@ -18,9 +18,9 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from gentool_jax.records import DEFAULT_TOOL, VARIANTS, Record
 from gentool_jax.simulate.pairs import SEEN, UNSEEN_DOMAIN, UNSEEN_TOOL, Pair
 from gentool_jax.simulate.queries import Query
-from gentool_jax.simulate.records import DEFAULT_TOOL, VARIANTS, Record
 from gentool_jax.simulate.similarity import BM25Index
 from gentool_jax.simulate.tools import Tool, gold_arguments, usefulness
 

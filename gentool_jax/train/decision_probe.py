@@ -35,7 +35,7 @@ from gentool_jax.data.decisions import decision_spans, token_char_ends, tokens_o
 from gentool_jax.data.render import EncodedExample, encode_example, encode_prompt, target_text
 from gentool_jax.data.shared_prefix import group_by_toolset, split_shared_prefix
 from gentool_jax.errors import GentoolError
-from gentool_jax.simulate.records import DEFAULT_TOOL, Record
+from gentool_jax.records import DEFAULT_TOOL, Record
 
 KINDS = ("first_ranked", "call_name")
 TOOL_VARIANTS = ("weak", "strong", "both")
@@ -235,7 +235,7 @@ def reference_lines(records: Sequence[Record]) -> dict[str, float]:
     """Call-name accuracy of answering `generate_response` always, of BM25 (threshold tuned on
     these same records: an upper bound on what the baseline gets here), and of BM25's top tool
     on the tool-needing records."""
-    from gentool_jax.simulate.lexical_baseline import select, tune_threshold
+    from gentool_jax.evaluate.lexical_baseline import select, tune_threshold
 
     threshold = tune_threshold(records)
     abstain = [record["call"]["name"] == DEFAULT_TOOL for record in records]

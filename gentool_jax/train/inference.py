@@ -30,7 +30,7 @@ from gentool_jax.model.peft_import import is_peft_adapter, load_peft_adapter
 from gentool_jax.model.registry import load_tokenizer, resolve_model
 from gentool_jax.model.settings import ModelSettings
 from gentool_jax.parallel.partition import place_model
-from gentool_jax.train.export import load_trained_model, locate_checkpoint
+from gentool_jax.train.trained_model import load_trained_model, locate_checkpoint
 
 
 def check_checkpoint(config: ConfigDict, checkpoint: str | None) -> None:

@@ -23,7 +23,7 @@ from gentool_jax.data.input_pipeline import (
 )
 from gentool_jax.errors import TrainingDivergedError
 from gentool_jax.model.settings import ModelSettings
-from gentool_jax.simulate.records import read_records
+from gentool_jax.records import read_records
 from gentool_jax.train.checkpoint import (
     RECOVERY_KEYS,
     StageCheckpoints,

@@ -5,10 +5,11 @@ against any OpenAI-compatible endpoint, starting from the user's single-tool cas
   A. for each seed (query, strong tool), a weak tool, weaker along one of the four axes;
   B. `queries_per_pair` new queries per (strong, weak) pair;
   C. the arguments of each query's call with each of the two tools.
-The result is written as pair records and goes through the importer (`importer.import_file`):
-the same variant builder, distractors and leakage check as any imported data. Splits are
-decided here, before stage B, in the offline world's way (`pairs._assign_seen_splits` for the
-seen pairs), because a query's split decides how the teacher is asked to word it.
+The result is written as pair records and goes through the importer
+(`importers.formats.import_file`): the same variant builder, distractors and leakage check as
+any imported data. Splits are decided here, before stage B, in the offline world's way
+(`simulate.pairs.assign_seen_splits` for the seen pairs), because a query's split decides how
+the teacher is asked to word it.
 """
 
 from __future__ import annotations
@@ -30,10 +31,10 @@ from tqdm import tqdm
 from gentool_jax.atomic import write_json
 from gentool_jax.config_view import section_view
 from gentool_jax.errors import GentoolError, RecordError
-from gentool_jax.simulate.pairs import _assign_seen_splits
-from gentool_jax.simulate.records import field_problem, json_lines, write_records
-from gentool_jax.simulate.teacher_client import ClientSettings, TeacherClient
-from gentool_jax.simulate.teacher_prompts import (
+from gentool_jax.records import field_problem, json_lines, write_records
+from gentool_jax.simulate.pairs import assign_seen_splits
+from gentool_jax.teacher.client import ClientSettings, TeacherClient
+from gentool_jax.teacher.prompts import (
     AXES,
     InvalidOutput,
     arguments_messages,
@@ -266,7 +267,7 @@ def assign_splits(pairs: list[TeacherPair], sim, queries_per_pair: int, seed: in
         elif pair.seed.id in unseen_tool:
             pair.splits = ["seen_query_unseen_tool"] * queries_per_pair
     rest = [pair for pair in seen if pair.seed.id not in unseen_tool]
-    _assign_seen_splits(rest, SimpleNamespace(
+    assign_seen_splits(rest, SimpleNamespace(
         queries_per_pair=queries_per_pair, validation_fraction=sim.validation_fraction,
         test_queries_per_scenario=sim.test_queries_per_scenario), seed)
 

@@ -17,8 +17,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from gentool_jax.simulate.import_cases import Case, ReadResult, read_cases
-from gentool_jax.simulate.import_tools import LineError, convert_tools, gold_case, json_field
+from gentool_jax.importers.cases import Case, ReadResult, read_cases
+from gentool_jax.importers.tools import LineError, convert_tools, gold_case, json_field
 
 USER = {"human", "user"}
 ASSISTANT = {"gpt", "assistant"}

@@ -8,7 +8,7 @@ are derived (`gentool-jax bfcl --probes`, docs/bfcl.md "Derived probes and leaka
   with zero-to-one consistency (the `none` record abstains *and* the `strong` one calls the
   gold function), TSA and abstention.
 - `derived_weak_to_strong`, variant `both`: the question with a weakened copy of the gold
-  function added (`simulate/weaken.py`, one of GenTool's four axes, chosen by a hash of the
+  function added (`importers/weaken.py`, one of GenTool's four axes, chosen by a hash of the
   question id), at a hashed position; the gold stays the original function. Scored with
   weak-to-strong preference, overall and per axis.
 
@@ -25,8 +25,8 @@ from typing import Any
 
 from gentool_jax.evaluate.metrics import METRICS, compute_metrics, score_sample
 from gentool_jax.evaluate.parser import ParsedOutput
-from gentool_jax.simulate.records import DEFAULT_TOOL, Record, validate_record
-from gentool_jax.simulate.weaken import AXES, choose_axis, weaken
+from gentool_jax.importers.weaken import AXES, choose_axis, weaken
+from gentool_jax.records import DEFAULT_TOOL, Record, validate_record
 
 SOURCE_CATEGORIES = ("multiple", "live_multiple")
 ZERO_TO_ONE = "derived_zero_to_one"

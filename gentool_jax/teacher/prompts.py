@@ -14,8 +14,8 @@ import json
 import re
 from typing import Any
 
-from gentool_jax.simulate.records import argument_errors, normalize_tool, validate_tool
-from gentool_jax.simulate.teacher_client import Messages
+from gentool_jax.records import argument_errors, normalize_tool, validate_tool
+from gentool_jax.teacher.client import Messages
 
 # The paper's four weakness axes (DESIGN §1), in the words the teacher is given.
 AXES = {

@@ -1,21 +1,22 @@
-"""Import of user data (`gentool-jax simulate --from=FILE`): DESIGN §2 records or pair records.
+"""Pair records -> GenTool records: one query with a strong and a weak tool and the call for
+each becomes its four toolset variants, exactly as the simulator builds them (docs/simulator.md,
+"Pair import format"). Every bad line is reported as `file:line: reason`.
 
-A pair record is one query with a strong and a weak tool and the call for each; the importer
-builds its four toolset variants exactly like the simulator does (docs/simulator.md, "Pair
-import format"). Every bad line is reported as `file:line: reason`.
+`pair_records` is the variant builder every import shares: pair files, the xLAM and ShareGPT
+cases (`cases.build_splits`) and the teacher's pairs (written as a pair file).
 """
 
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from gentool_jax.errors import RecordError
-from gentool_jax.simulate.leakage import UNSEEN_TOOL_SCENARIOS, check_leakage
-from gentool_jax.simulate.records import (
+from gentool_jax.records import (
     DEFAULT_TOOL,
     SCENARIOS,
     TRAIN_SCENARIOS,
@@ -25,37 +26,15 @@ from gentool_jax.simulate.records import (
     field_problem,
     json_lines,
     normalize_tool,
-    read_records,
     validate_record,
     validate_tool,
 )
+from gentool_jax.simulate.leakage import UNSEEN_TOOL_SCENARIOS
 from gentool_jax.simulate.similarity import BM25Index
-from gentool_jax.simulate.simulation import SPLITS
 
 PAIR_FIELDS = {"id", "query", "strong_tool", "weak_tool", "strong_arguments", "weak_arguments",
                "better", "weak_usefulness", "scenario", "domain", "intent", "template_id",
                "distractors"}
-
-
-def import_file(path: str | Path, toolset_size: int, seed: int, fmt: str = "auto",
-                sim_config=None) -> dict[str, list[Record]]:
-    """Records of every split from a user JSONL file: `fmt` is records, pairs, xlam, sharegpt
-    or auto (detected from the first line's keys, `import_public.sniff_format`)."""
-    from gentool_jax.simulate.import_public import import_public, resolve_format
-
-    path = Path(path)
-    fmt = resolve_format(path, fmt)
-    if fmt in ("xlam", "sharegpt"):
-        return import_public(path, fmt, toolset_size, seed, sim_config)
-    if fmt == "pairs":
-        records = _records_from_pairs(path, toolset_size, seed)
-    else:
-        records = list(read_records(path))
-    splits: dict[str, list[Record]] = {name: [] for name in SPLITS}
-    for record in records:
-        splits[record["scenario"]].append(record)
-    check_leakage(splits)
-    return splits
 
 
 def _parse_pair(path: Path, line_number: int, pair: Any) -> dict:
@@ -103,7 +82,9 @@ def _parse_pair(path: Path, line_number: int, pair: Any) -> dict:
     return pair
 
 
-def _records_from_pairs(path: Path, toolset_size: int, seed: int) -> list[Record]:
+def records_from_pairs(path: Path, toolset_size: int, seed: int) -> list[Record]:
+    """The records of every pair of a pair file, with distractors from the pair's own list, then
+    the most similar tools of the other pairs."""
     pairs = [(line_number, _parse_pair(path, line_number, value))
              for line_number, value in json_lines(path)]
     pool = [(p, tool) for p, (_, pair) in enumerate(pairs)
@@ -119,7 +100,7 @@ def _records_from_pairs(path: Path, toolset_size: int, seed: int) -> list[Record
             raise RecordError(str(path), line_number,
                               f"only {len(distractors)} distractor tools available, need "
                               f"{toolset_size}: add more pairs or a 'distractors' list")
-        for record in _pair_records(pair, line_number, distractors[:toolset_size], seed):
+        for record in pair_records(pair, line_number, distractors[:toolset_size], seed):
             try:
                 validate_record(record)
             except ValueError as error:
@@ -149,7 +130,10 @@ def _similar(index, pool, pairs, p, own, chosen, size) -> list[dict]:
     return out
 
 
-def _pair_records(pair: dict, line_number: int, distractors: list[dict], seed: int):
+def pair_records(pair: dict, line_number: int, distractors: list[dict], seed: int
+                 ) -> Iterator[Record]:
+    """The four toolset variants of one checked pair; their presentation order is seeded by the
+    query id, so the same pair file always imports to the same records."""
     strong, weak = pair["strong_tool"], pair["weak_tool"]
     query_id = str(pair.get("id") or f"pair-{line_number:05d}")
     better, other = (weak, strong) if pair.get("better") == "weak" else (strong, weak)

@@ -11,7 +11,7 @@ training split (`<workdir>/data/train.jsonl` or `bfcl --train-data=FILE`):
   against the most similar training description.
 
 Counts per category (distinct functions, and questions whose gold function matches) with the
-top examples. `python -m gentool_jax.evaluate.bfcl_leakage TRAIN.jsonl --out=DIR [--data=..]`
+top examples. `python -m gentool_jax.evaluate.bfcl.leakage TRAIN.jsonl --out=DIR [--data=..]`
 measures it without a model; `gentool-jax bfcl` writes it next to its report.
 """
 
@@ -24,9 +24,9 @@ from typing import Any
 import numpy as np
 
 from gentool_jax.atomic import write_json, write_text
-from gentool_jax.simulate.records import DEFAULT_TOOL, Record, read_records
+from gentool_jax.importers.weaken import name_words
+from gentool_jax.records import DEFAULT_TOOL, Record, read_records
 from gentool_jax.simulate.similarity import tokenize
-from gentool_jax.simulate.weaken import name_words
 
 THRESHOLD = 0.5
 TOP = 10
@@ -178,7 +178,7 @@ def write_leakage(out_dir: str | Path, categories: dict[str, list[Record]],
 
 def main(argv: list[str] | None = None) -> int:
     from configs import base
-    from gentool_jax.evaluate.bfcl import CATEGORIES, load_category, open_source
+    from gentool_jax.evaluate.bfcl.source import CATEGORIES, load_category, open_source
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("train", help="training JSONL (e.g. runs/default/data/train.jsonl)")

@@ -1,8 +1,8 @@
 """Public function-calling data -> GenTool records: the part shared by the xLAM and ShareGPT
-readers (`import_xlam.py`, `import_sharegpt.py`).
+readers (`xlam.py`, `sharegpt.py`).
 
 A reader turns each usable line into a `Case`: one query, the gold tool, the gold arguments and
-the line's other offered tools (converted and checked by `import_tools.py`). `build_splits`
+the line's other offered tools (converted and checked by `tools.py`). `build_splits`
 then does what the simulator does for its own world (docs/simulator.md, "Importing public
 function-calling data"):
 
@@ -17,7 +17,7 @@ function-calling data"):
    may do the same job (`_too_close`: a shared content word of the name, or description
    Jaccard >= 0.5), since public data have no capability labels to tell;
 4. the four toolset variants with ranking and calls, by the pair importer's own builder
-   (`importer._pair_records`), every record validated, then the leakage check.
+   (`pair_records.pair_records`), every record validated, then the leakage check.
 """
 
 from __future__ import annotations
@@ -32,12 +32,13 @@ from typing import Any
 import numpy as np
 
 from gentool_jax.errors import RecordError
-from gentool_jax.simulate.import_tools import LineError
+from gentool_jax.importers.pair_records import pair_records
+from gentool_jax.importers.tools import LineError
+from gentool_jax.importers.weaken import AXES, WeakCopy, choose_axis, name_words, weaken
+from gentool_jax.records import Record, json_lines, validate_record
 from gentool_jax.simulate.leakage import check_leakage
-from gentool_jax.simulate.records import Record, json_lines, validate_record
 from gentool_jax.simulate.similarity import BM25Index, tokenize
 from gentool_jax.simulate.simulation import SPLITS
-from gentool_jax.simulate.weaken import AXES, WeakCopy, choose_axis, name_words, weaken
 
 UNSEEN_TOOL = "seen_query_unseen_tool"
 SEEN_TOOL = "seen_query_seen_tool"
@@ -217,8 +218,6 @@ def build_splits(path: Path, cases: list[Case], toolset_size: int, seed: int,
                  test_cases: int = 400, validation_fraction: float = 0.05
                  ) -> dict[str, list[Record]]:
     """Records of every split (SPLITS keys) from the cases, leakage-checked."""
-    from gentool_jax.simulate.importer import _pair_records
-
     splits_of = assign_splits(cases, test_cases, validation_fraction, seed)
     train_queries = {c.query for c, s in zip(cases, splits_of) if s == "train"}
     kept: list[tuple[Case, str]] = []
@@ -268,7 +267,7 @@ def build_splits(path: Path, cases: list[Case], toolset_size: int, seed: int,
                 "weak_tool": weak.tool, "strong_arguments": case.arguments,
                 "weak_arguments": weak.arguments(case.arguments), "scenario": split,
                 "domain": "imported"}
-        for record in _pair_records(pair, case.line, distractors, seed):
+        for record in pair_records(pair, case.line, distractors, seed):
             record["meta"].update(weak_flavour=weak.axis, weak_axis=weak.axis,
                                   source=case.source, source_line=case.line,
                                   context_messages=case.context_messages, **case.meta)

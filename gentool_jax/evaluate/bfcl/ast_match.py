@@ -15,7 +15,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from gentool_jax.simulate.records import DEFAULT_TOOL
+from gentool_jax.records import DEFAULT_TOOL
 
 # Kinds of failure, in the order the checks run (the first failing check is the verdict).
 ERROR_KINDS = ("no_call", "wrong_function", "missing_required", "unexpected_parameter",

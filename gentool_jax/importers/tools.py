@@ -1,6 +1,6 @@
 """The tools and the call of one public function-calling line, as DESIGN §2 tools and
-arguments: the conversion the xLAM and ShareGPT readers share (`import_xlam.py`,
-`import_sharegpt.py`), apart from the split and sample building of `import_cases.py`.
+arguments: the conversion the xLAM and ShareGPT readers share (`xlam.py`,
+`sharegpt.py`), apart from the split and sample building of `cases.py`.
 
 Public data give tools flat or OpenAI-wrapped, with JSON-Schema parameters or xLAM's
 `{name: {type, description, default?}}` and its type strings (`List[int], optional`); each
@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from gentool_jax.simulate.records import (
+from gentool_jax.records import (
     DEFAULT_TOOL,
     argument_errors,
     normalize_tool,

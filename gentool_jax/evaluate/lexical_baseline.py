@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from gentool_jax.simulate.records import DEFAULT_TOOL, Record
+from gentool_jax.records import DEFAULT_TOOL, Record
 from gentool_jax.simulate.similarity import BM25Index
 
 
@@ -59,7 +59,7 @@ def report(data_dir: str) -> dict[str, float]:
     """Tool-selection accuracy per test scenario of a simulated output directory."""
     from pathlib import Path
 
-    from gentool_jax.simulate.records import SCENARIOS, read_records
+    from gentool_jax.records import SCENARIOS, read_records
     from gentool_jax.simulate.simulation import split_file
 
     data = Path(data_dir)

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gentool_jax.simulate.import_cases import Case, ReadResult, read_cases
-from gentool_jax.simulate.import_tools import LineError, convert_tools, gold_case, json_field
+from gentool_jax.importers.cases import Case, ReadResult, read_cases
+from gentool_jax.importers.tools import LineError, convert_tools, gold_case, json_field
 
 FIELDS = {"id", "query", "tools", "answers"}
 

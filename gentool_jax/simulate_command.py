@@ -1,5 +1,9 @@
 """`gentool-jax simulate`: write the simulated (or imported) splits, stats and TFDS dataset.
 
+The splits come from one of three sources: the offline world (`simulate/`), a user's file
+(`importers/`) or a teacher LLM (`teacher/`). This command picks one, so it stands above all
+three and none of them imports another's command.
+
 The output directory gets a manifest with a hash of everything the output depends on; a rerun
 with the same config finds it and skips, so the pipeline can resume cheaply.
 """
@@ -15,8 +19,8 @@ from tqdm import tqdm
 
 from gentool_jax.atomic import write_json
 from gentool_jax.errors import GentoolError
+from gentool_jax.records import require_file, write_records
 from gentool_jax.simulate import variety
-from gentool_jax.simulate.records import require_file, write_records
 from gentool_jax.simulate.simulation import SPLITS, simulate, split_file
 from gentool_jax.simulate.stats import compute_stats
 
@@ -73,7 +77,7 @@ def check_inputs(config, options: dict[str, str]) -> tuple[str, str]:
     if source:
         require_file(source)  # before the fingerprint reads it
     if teacher:
-        from gentool_jax.simulate.teacher import check_teacher_config
+        from gentool_jax.teacher.generate import check_teacher_config
 
         require_file(teacher)
         check_teacher_config(config.simulate.teacher)
@@ -100,15 +104,15 @@ def simulate_command(config, options: dict[str, str]) -> int:
               "again. Checkpoints trained on the old data will refuse to resume on the new.")
     start = time.perf_counter()
     if teacher:
+        from gentool_jax.importers.formats import import_file
         from gentool_jax.model.model_cache import cache_root
-        from gentool_jax.simulate.importer import import_file
-        from gentool_jax.simulate.teacher import teacher_pairs
+        from gentool_jax.teacher.generate import teacher_pairs
 
         print(f"simulate: generating with teacher {config.simulate.teacher.model} from {teacher}")
         pairs = teacher_pairs(config, teacher, out, cache_root(config.model) / "teacher")
         splits = import_file(pairs, config.simulate.toolset_size, config.seed)
     elif source:
-        from gentool_jax.simulate.importer import import_file
+        from gentool_jax.importers.formats import import_file
 
         print(f"simulate: importing {source}")
         splits = import_file(source, config.simulate.toolset_size, config.seed, fmt=fmt,

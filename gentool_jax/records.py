@@ -1,7 +1,9 @@
 """The sample record of DESIGN §2: validation, reading and writing of JSON Lines.
 
 Every reader goes through `read_records`, so a malformed line is always reported the same way:
-`RecordError(path, line, reason)`. This module is plain Python (no JAX), like all of simulate/.
+`RecordError(path, line, reason)`. Every layer reads records (the simulator, the importers, the
+teacher, data/, evaluate/, serve/), so this module stands on the package's lowest floor: plain
+Python (no JAX) that imports nothing of gentool_jax but `atomic` and `errors`.
 """
 
 from __future__ import annotations

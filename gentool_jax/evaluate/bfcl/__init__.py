@@ -1,0 +1,1 @@
+"""BFCL's single-call categories, converted to our records and scored offline (docs/bfcl.md)."""

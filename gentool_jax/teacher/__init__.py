@@ -1,0 +1,3 @@
+"""Teacher-LLM generation (`simulate --teacher=SEEDS`): GenTool's weak tools, queries and
+arguments written by a model behind an OpenAI-compatible endpoint, then imported as pair records.
+"""
