@@ -81,6 +81,10 @@ def _simulate() -> ConfigDict:
     # Whose queries: "alternate" = the distractors' owners interleaved with unrelated pairs
     # (answered generate_response); "owners" = only the owners, so answers spread over the tools.
     simulate.cross_mix = "alternate"
+    # Which tools may be distractors: "capability" (the paper's rule: any tool sharing no
+    # capability with the pair) or "visible" (also not another pair's vague weak tool of the
+    # same domain, whose text cannot be told from the pair's own; simulate/toolsets.py).
+    simulate.distractors = "capability"
     # Share of pairs whose queries are fully solved by both tools, so the focused one must win.
     simulate.both_full_fraction = 0.15
     simulate.heldout_domain_fraction = 0.2  # domains kept for unseen_query_unseen_tool

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from configs import smoke
+from gentool_jax.errors import GentoolError
 from gentool_jax.evaluate.lexical_baseline import select, tune_threshold
 from gentool_jax.records import DEFAULT_TOOL, SCENARIOS, validate_record
 from gentool_jax.simulate.similarity import BM25Index, tokenize
@@ -138,3 +139,49 @@ def test_default_config_reaches_paper_scale():
     assert stats["tool_pairs"] >= 834 and stats["distinct_queries"] >= 8000
     assert stats["training_samples"] >= 33000 and stats["domains"] >= 40
     assert stats["distinct_tools"] >= 1600
+
+
+def _vague_same_domain_distractors(records) -> int:
+    """Records offering another pair's vague (generic or coarse) weak tool of their domain."""
+    domain, vague = {}, set()
+    for record in records:
+        meta = record["meta"]
+        domain[meta["strong_tool"]] = domain[meta["weak_tool"]] = meta["domain"]
+        if meta.get("weak_flavour") in ("generic", "coarse"):
+            vague.add(meta["weak_tool"])
+    return sum(any(t["name"] in vague and t["name"] != r["meta"]["weak_tool"]
+                   and domain[t["name"]] == r["meta"]["domain"] for t in r["tools"])
+               for r in records)
+
+
+def test_visible_distractor_rule_keeps_vague_same_domain_tools_out():
+    config = smoke.get_config()
+    config.simulate.num_pairs = 200
+    config.simulate.distractors = "capability"
+    paper = simulate(config.simulate, config.seed)
+    config.simulate.distractors = "visible"
+    visible = simulate(config.simulate, config.seed)
+    everything = [r for split in paper.values() for r in split]
+    assert _vague_same_domain_distractors(everything) > 0  # the paper's rule offers them
+    assert _vague_same_domain_distractors([r for s in visible.values() for r in s]) == 0
+    # Same queries and gold tools of the pair; only distractors (and so rankings) change.
+    assert [r["id"] for r in visible["train"]] == [r["id"] for r in paper["train"]]
+    assert [r["query"] for r in visible["train"]] == [r["query"] for r in paper["train"]]
+    for split in visible.values():
+        for record in split:
+            validate_record(record)
+            assert record["call"]["name"] == record["ranking"][0]
+    # Cross queries keep to the rule too: no toolset is asked a query of a domain whose vague
+    # weak tool another pair offers in it.
+    for mix in ("owners", "alternate"):
+        config.simulate.cross_queries, config.simulate.cross_mix = 4, mix
+        crossed = simulate(config.simulate, config.seed)["train"]
+        assert sum("cross_toolset_of" in r["meta"] for r in crossed) > 0
+        assert _vague_same_domain_distractors(crossed) == 0
+
+
+def test_an_unknown_distractor_rule_is_refused():
+    config = smoke.get_config()
+    config.simulate.distractors = "similar"
+    with pytest.raises(GentoolError, match="simulate.distractors"):
+        simulate(config.simulate, config.seed)

@@ -30,17 +30,19 @@ from gentool_jax.errors import GentoolError
 from gentool_jax.records import DEFAULT_TOOL, Record
 from gentool_jax.simulate.pairs import Pair
 from gentool_jax.simulate.tools import Tool, gold_arguments
-from gentool_jax.simulate.toolsets import rank_tools
+from gentool_jax.simulate.toolsets import VAGUE_FLAVOURS, rank_tools
 
 SPLIT = "train"
 MIXES = ("alternate", "owners")
 
 
 def add_cross_queries(pairs: Sequence[Pair], records: list[Record], per_toolset: int,
-                      seed: int, mix: str = "alternate") -> list[Record]:
+                      seed: int, mix: str = "alternate", visible: bool = False) -> list[Record]:
     """`records` (one split's, in toolset groups) with up to `per_toolset` cross records after
     each toolset's group; deterministic in `seed`. `mix` is "alternate" (owners interleaved with
-    unrelated pairs) or "owners" (owners only, each visited again with another query)."""
+    unrelated pairs) or "owners" (owners only, each visited again with another query).
+    `visible` (the "visible" distractor rule) asks no toolset a query of a domain whose vague
+    weak tool it offers from another pair: that tool's text claims the query's whole domain."""
     if mix not in MIXES:
         raise GentoolError(f"simulate.cross_mix must be one of {', '.join(MIXES)}, got {mix!r}")
     if per_toolset <= 0:
@@ -54,6 +56,7 @@ def add_cross_queries(pairs: Sequence[Pair], records: list[Record], per_toolset:
                        enumerate(zip(pair.queries, pair.splits)) if split == SPLIT]
              for pair in pairs}
     askers = [pair for pair in pairs if asked[pair.id]]
+    by_id = {pair.id: pair for pair in pairs}
     out: list[Record] = []
     for group in _toolset_groups(records):
         out.extend(group)
@@ -61,16 +64,36 @@ def add_cross_queries(pairs: Sequence[Pair], records: list[Record], per_toolset:
         names = [tool["name"] for tool in first["tools"]]
         rng = random.Random(f"{seed}:cross:{first['meta']['pair_id']}:{first['variant']}")
         toolset = [tools[n] for n in names]
+        asked_here = _VisiblyAsked(asked, names, owner, by_id) if visible else asked
         if mix == "owners":
             for pair, (k, query) in _owner_queries(names, first["meta"]["pair_id"], owner,
-                                                   asked, per_toolset, rng):
+                                                   asked_here, per_toolset, rng):
                 out.append(_cross_record(pair, k, query, first, toolset))
             continue
-        for pair in _cross_pairs(names, first["meta"]["pair_id"], owner, askers, asked,
+        for pair in _cross_pairs(names, first["meta"]["pair_id"], owner, askers, asked_here,
                                  per_toolset, rng):
             k, query = rng.choice(asked[pair.id])
             out.append(_cross_record(pair, k, query, first, toolset))
     return out
+
+
+class _VisiblyAsked:
+    """`asked` for one toolset, empty for the pairs of a domain whose vague weak tool (generic
+    or coarse) another pair puts in the toolset."""
+
+    def __init__(self, asked: dict, names: list[str], owner: dict[str, Pair],
+                 by_id: dict[str, Pair]):
+        self._asked, self._by_id = asked, by_id
+        self._vague: dict[str, set[str]] = {}
+        for name in names:
+            pair = owner.get(name)
+            if pair is not None and name == pair.weak.name and pair.flavour in VAGUE_FLAVOURS:
+                self._vague.setdefault(pair.domain, set()).add(pair.id)
+
+    def __getitem__(self, pair_id: str) -> list:
+        if self._vague.get(self._by_id[pair_id].domain, set()) - {pair_id}:
+            return []
+        return self._asked[pair_id]
 
 
 def _toolset_groups(records: list[Record]) -> list[list[Record]]:
@@ -98,7 +121,8 @@ def _cross_pairs(names: list[str], own_pair: str, owner: dict[str, Pair], askers
             return chosen
         for _ in range(20):  # an unrelated pair between owners; give up on a crowded world
             other = rng.choice(askers)
-            if other.id not in present and all(other.id != c.id for c in chosen):
+            if other.id not in present and all(other.id != c.id for c in chosen) \
+                    and asked[other.id]:
                 chosen.append(other)
                 break
         if len(chosen) == count:

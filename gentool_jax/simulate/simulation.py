@@ -27,10 +27,12 @@ def simulate(sim_config, seed: int,
     """
     pairs = build_pairs(sim_config, seed)
     records = build_records(pairs, sim_config.toolset_size, seed, progress,
-                            sizes=parse_toolset_sizes(sim_config.toolset_sizes))
+                            sizes=parse_toolset_sizes(sim_config.toolset_sizes),
+                            distractors=sim_config.get("distractors", "capability"))
     records["train"] = add_cross_queries(pairs, records.get("train", []),
                                          sim_config.get("cross_queries", 0), seed,
-                                         sim_config.get("cross_mix", "alternate"))
+                                         sim_config.get("cross_mix", "alternate"),
+                                         sim_config.get("distractors") == "visible")
     splits = {name: records.get(name, []) for name in SPLITS}
     check_leakage(splits)
     return splits

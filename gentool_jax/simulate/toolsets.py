@@ -18,6 +18,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from gentool_jax.errors import GentoolError
 from gentool_jax.records import DEFAULT_TOOL, VARIANTS, Record
 from gentool_jax.simulate.pairs import SEEN, UNSEEN_DOMAIN, UNSEEN_TOOL, Pair
 from gentool_jax.simulate.queries import Query
@@ -39,18 +40,35 @@ def rank_tools(tools: list[Tool], query_caps: tuple[str, ...]) -> list[str]:
     return ordered + [DEFAULT_TOOL] + [t.name for t, lv in zip(tools, levels) if lv == "none"]
 
 
-class DistractorPicker:
-    """Most-similar irrelevant tools for each pair, restricted to the scenario's pool."""
+DISTRACTOR_RULES = ("capability", "visible")
+VAGUE_FLAVOURS = ("generic", "coarse")
 
-    def __init__(self, pairs: list[Pair]):
+
+class DistractorPicker:
+    """Most-similar irrelevant tools for each pair, restricted to the scenario's pool.
+
+    `rule="capability"` (the paper's) keeps any tool that shares no capability with the pair.
+    `rule="visible"` also skips another pair's vague weak tool (generic or coarse) of the same
+    domain: its text ("Free-form restaurant tool.") claims the whole domain, so a reader cannot
+    tell it from the pair's own vague weak tool, yet the capability rule labels one gold and
+    the other irrelevant (18% of the paper-faithful training records offer such a tool;
+    `benchmarks/domain_oracle.py`)."""
+
+    def __init__(self, pairs: list[Pair], rule: str = "capability"):
+        if rule not in DISTRACTOR_RULES:
+            raise GentoolError(f"simulate.distractors must be one of "
+                               f"{', '.join(DISTRACTOR_RULES)}, got {rule!r}")
         self.tools: list[Tool] = []
         self.owner: list[int] = []
+        self.vague: list[bool] = []
         for p, pair in enumerate(pairs):
             self.tools += [pair.strong, pair.weak]
             self.owner += [p, p]
+            self.vague += [False, pair.flavour in VAGUE_FLAVOURS]
         self.roles = np.array([pairs[p].role for p in self.owner])
         self.index = BM25Index([tool.document for tool in self.tools])
         self.pairs = pairs
+        self.rule = rule
 
     def order(self, p: int) -> np.ndarray:
         """Tool indices by decreasing similarity to pair p's strong tool (stable ties)."""
@@ -70,6 +88,9 @@ class DistractorPicker:
             tool = self.tools[i]
             if caps & set(tool.caps):
                 continue  # it would be relevant to some query of the pair
+            if (self.rule == "visible" and self.vague[i]
+                    and self.pairs[self.owner[i]].domain == pair.domain):
+                continue  # its text claims the pair's whole domain
             out.append(tool)
             if len(out) == count:
                 break
@@ -106,14 +127,15 @@ def query_records(pair: Pair, k: int, query: Query, scenario: str, distractors: 
 
 
 def build_records(pairs: list[Pair], toolset_size: int, seed: int,
-                  progress=None, sizes: tuple[int, ...] = ()) -> dict[str, list[Record]]:
+                  progress=None, sizes: tuple[int, ...] = (),
+                  distractors: str = "capability") -> dict[str, list[Record]]:
     """Records of every split, in pair / query / variant order.
 
     Every toolset holds `toolset_size` candidates, or, when `sizes` is given, a size drawn
     from it once per (pair, split): the pair's queries in that split keep sharing their
     toolsets (one prompt prefix per variant, DESIGN §3), and the four variants of a query keep
     one size."""
-    picker = DistractorPicker(pairs)
+    picker = DistractorPicker(pairs, distractors)
     splits: dict[str, list[Record]] = {}
     for p, pair in enumerate(pairs):
         order = picker.order(p)
