@@ -11,23 +11,21 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import httpx
 import openai
 import pytest
-import uvicorn
+from serve_common import free_port, running_server
 
 from gentool_jax.cli import main
 from gentool_jax.data.render import encode_prompt
 from gentool_jax.model.registry import load_tokenizer
 from gentool_jax.records import DEFAULT_TOOL
-from gentool_jax.serve.app import Service, create_app
+from gentool_jax.serve.app import Service
 from gentool_jax.serve.batcher import Batcher
 from gentool_jax.serve.reply import ABSTAIN_TEXT
 
@@ -52,12 +50,6 @@ REPLIES = {
     "hello": "Hello there!",
 }
 MODEL = "fake-gentool"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _client(base_url: str) -> openai.OpenAI:
@@ -112,18 +104,8 @@ def scripted(tokenizer):
                       batcher=Batcher(model, batch_size=8, window_s=0.02),
                       stop_ids=[model.stop], tool_style="compact", max_tokens=64,
                       context_length=2048)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(service), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started
-    yield f"http://127.0.0.1:{port}", model
-    server.should_exit = True
-    thread.join(30)
+    with running_server(service) as url:
+        yield url, model
 
 
 def _ask(client, query, **kwargs):
@@ -329,7 +311,7 @@ def test_command_refuses_bad_options_before_listening(argv, code, tmp_path):
 @pytest.fixture(scope="module")
 def real_server(tiny_model_dir, tmp_path_factory):
     """(base url, process) of `gentool-jax serve` over the tiny random model."""
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}  # one CPU device
     log = tmp_path_factory.mktemp("serve") / "server.log"
     with open(log, "w") as out:

@@ -5,18 +5,15 @@ compared with the non-streamed one exactly), with an API key and deliberately sm
 """
 
 import json
-import socket
-import threading
-import time
 
 import httpx
 import openai
 import pytest
-import uvicorn
+from serve_common import running_server
 
 from gentool_jax.errors import GentoolError
 from gentool_jax.model.registry import load_tokenizer
-from gentool_jax.serve.app import Service, create_app
+from gentool_jax.serve.app import Service
 from gentool_jax.serve.batcher import Batcher
 from gentool_jax.serve.command import exposure_warning
 from gentool_jax.serve.request import Limits
@@ -61,20 +58,8 @@ def server(tiny_model_dir):
                       stop_ids=[generator.stop], tool_style="compact", max_tokens=400,
                       context_length=2048, check_grammar=_refuse_schemas_with_enum, api_key=KEY,
                       limits=LIMITS, max_body_bytes=MAX_BODY)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(service), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(30)
+    with running_server(service) as url:
+        yield url
 
 
 def _client(base_url: str, key: str = KEY) -> openai.OpenAI:

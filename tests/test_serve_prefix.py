@@ -8,20 +8,17 @@ sampler reassembles to the non-streamed one.
 """
 
 import concurrent.futures
+import contextlib
 import json
-import socket
-import threading
-import time
 
 import httpx
 import jax.numpy as jnp
 import openai
 import pytest
-import uvicorn
+from serve_common import running_server
 
 from configs import smoke
 from gentool_jax.model.kv_cache import KVCache
-from gentool_jax.serve.app import create_app
 from gentool_jax.serve.command import build_service
 from gentool_jax.serve.prefix_cache import PrefixStore
 from gentool_jax.train.inference import load_for_inference
@@ -45,21 +42,6 @@ QUERIES = ["Will I need an umbrella in Lisbon tomorrow?", "Price of ACME?",
            "Tell me a joke", "Is it windy in Oslo on Friday morning?"]
 
 
-def _start(service) -> tuple[str, uvicorn.Server, threading.Thread]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(service), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started
-    return f"http://127.0.0.1:{port}", server, thread
-
-
 @pytest.fixture(scope="module")
 def loaded(tiny_model_dir):
     config = smoke.get_config()
@@ -76,17 +58,13 @@ def loaded(tiny_model_dir):
 def servers(loaded):
     """{"cached": (url, service), "uncached": (url, service)} over the same weights."""
     config, model, tokenizer = loaded
-    made, running = {}, []
-    for name, size in (("cached", 2), ("uncached", 0)):
-        config.serve.prefix_cache_size = size
-        service = build_service(config, model, tokenizer, "tiny")
-        url, server, thread = _start(service)
-        made[name] = (url, service)
-        running.append((server, thread))
-    yield made
-    for server, thread in running:
-        server.should_exit = True
-        thread.join(30)
+    made = {}
+    with contextlib.ExitStack() as running:
+        for name, size in (("cached", 2), ("uncached", 0)):
+            config.serve.prefix_cache_size = size
+            service = build_service(config, model, tokenizer, "tiny")
+            made[name] = (running.enter_context(running_server(service)), service)
+        yield made
 
 
 def _client(url: str) -> openai.OpenAI:
