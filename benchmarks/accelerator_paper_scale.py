@@ -364,9 +364,24 @@ def run_all(args: argparse.Namespace) -> int:
     if args.pieces is not None:
         base += ["--pieces", str(args.pieces)]
     for name, (timeout, _) in PHASES.items():
+        timeout = args.timeouts.get(name, timeout)
         runner.run(name, base + ["--phase", name], timeout, env=env)
     runner.finish()
     return 0 if all(r["status"] == "ok" for r in runner.results["phases"].values()) else 1
+
+
+def parse_timeouts(parser: argparse.ArgumentParser, items: list[str]) -> dict[str, float]:
+    """`--timeout PHASE=SECONDS` items as a dict; a bad phase or number stops with one line."""
+    timeouts = {}
+    for item in items:
+        name, _, seconds = item.partition("=")
+        if name not in PHASES:
+            parser.error(f"--timeout {item}: unknown phase {name!r} (one of {', '.join(PHASES)})")
+        try:
+            timeouts[name] = float(seconds)
+        except ValueError:
+            parser.error(f"--timeout {item}: {seconds!r} is not a number of seconds")
+    return timeouts
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -383,8 +398,12 @@ def main(argv: list[str] | None = None) -> int:
                              "same with cross queries)")
     parser.add_argument("--pieces", type=Path, default=None,
                         help="folder with the model wheel's pieces (model_pieces.py split)")
+    parser.add_argument("--timeout", action="append", default=[], metavar="PHASE=SECONDS",
+                        help="override one phase's timeout (repeatable), e.g. a longer "
+                             "train_stage2 when the slot allows a longer deadline")
     parser.add_argument("--phase", choices=tuple(PHASES), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    args.timeouts = parse_timeouts(parser, args.timeout)
     args.out, args.work = args.out.resolve(), args.work.resolve()
     args.pieces = args.pieces.resolve() if args.pieces is not None else None
     os.chdir(REPO)  # the CLI finds configs/ from here
