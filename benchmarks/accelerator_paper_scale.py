@@ -12,7 +12,9 @@ Phases, with what each took on an H200 on 2026-12-04 (docs/gpu/2026-12-04/paper_
 - simulate (45 s): the paper-scale world (33,660 training samples, 1,600 a test scenario);
   9.4 s, 2.7 s the second time.
 - train_stage1 (100 s): 6 steps × 32 rows, probe at 0 and 6; 80 s, 42 s of it the first
-  logging window (compiling the step and the probe).
+  logging window (compiling the step and the probe). Do not cut it: on a fresh machine
+  without the compilation cache, 80 s did not reach the first of 3 steps (second slot of
+  2026-12-04, evening), and stage 2 cannot start without stage 1's adapters.
 - train_stage2 (170 s): 224 steps × 32 rows (every sample once), probe every 25 steps; cut at
   step 200 by its timeout.
 - export (45 s): the PEFT adapter → <out>/adapter.tar.gz (8.7 MiB); 13.7 s.
@@ -222,7 +224,8 @@ def phase_train(args: argparse.Namespace, stage: str) -> None:
         figures.update(final_loss=summary.get("final_loss"), samples=summary.get("samples"),
                        trainable_params=summary.get("trainable_params"))
     report(figures)
-    shutil.copyfile(stage_dir / "metrics.jsonl", args.out / f"{stage}_metrics.jsonl")
+    if (stage_dir / "metrics.jsonl").is_file():  # absent when the stage could not start
+        shutil.copyfile(stage_dir / "metrics.jsonl", args.out / f"{stage}_metrics.jsonl")
     if process.returncode:
         raise SystemExit(f"gentool-jax train --stage={stage} exited with {process.returncode}")
 
