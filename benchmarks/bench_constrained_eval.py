@@ -6,7 +6,8 @@
 `gentool-jax evaluate` command of the README's pipeline on its own checkpoint (stage 2's
 latest under --workdir) and test splits, once with `sample.constrain=tools` and once with
 `none`, in rounds whose order alternates so the VM's drift cancels in each round's ratio. Each
-evaluation writes to a scratch folder, never to <workdir>/eval. The whole run grows by the
+evaluation writes to a scratch folder, never to <workdir>/eval, and samples afresh (the
+generation cache would otherwise answer every run after the first). The whole run grows by the
 evaluation's ratio weighted by the evaluation's share of the pipeline's wall time, which
 --eval-share gives (a ratio too, so it carries over from the run that measured it: the README's
 timing of the default pipeline); without it only the evaluation ratio is printed. The roofline
@@ -36,6 +37,7 @@ def evaluate_seconds(args: argparse.Namespace, mode: str, out: Path) -> float:
     """Wall seconds of one `gentool-jax evaluate` in `mode`; a failure stops the benchmark."""
     argv = [sys.executable, "-m", "gentool_jax.cli", "evaluate", f"--config={args.config}",
             f"--config.workdir={args.workdir}", f"--config.sample.constrain={mode}",
+            "--config.evaluate.reuse_generations=false",
             f"--checkpoint={args.workdir / 'stage2'}", f"--out={out}"]
     started = time.perf_counter()
     subprocess.run(argv, check=True, cwd=REPO, stdout=subprocess.DEVNULL)
