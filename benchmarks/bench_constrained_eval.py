@@ -17,6 +17,7 @@ probe is printed first, as with every timing here.
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import subprocess
 import sys
@@ -34,14 +35,19 @@ MODES = ("none", "tools")
 
 
 def evaluate_seconds(args: argparse.Namespace, mode: str, out: Path) -> float:
-    """Wall seconds of one `gentool-jax evaluate` in `mode`; a failure stops the benchmark."""
+    """Wall seconds of one `gentool-jax evaluate` in `mode` (its sampling seconds and tokens
+    printed from the report); a failure stops the benchmark."""
     argv = [sys.executable, "-m", "gentool_jax.cli", "evaluate", f"--config={args.config}",
             f"--config.workdir={args.workdir}", f"--config.sample.constrain={mode}",
             "--config.evaluate.reuse_generations=false",
             f"--checkpoint={args.workdir / 'stage2'}", f"--out={out}"]
     started = time.perf_counter()
     subprocess.run(argv, check=True, cwd=REPO, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - started
+    seconds = time.perf_counter() - started
+    trained = json.loads((out / "metrics.json").read_text())["info"]["systems"]["trained"]
+    print(f"  {mode}: {seconds:.1f} s wall, sampling {trained['seconds']:.1f} s for "
+          f"{trained['generated_tokens']} new tokens", flush=True)
+    return seconds
 
 
 def main() -> None:

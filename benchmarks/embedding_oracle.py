@@ -1,12 +1,14 @@
 """Does the base model's representation already link a query to the tools that serve it?
 
-    python benchmarks/embedding_oracle.py --data runs/exp/base/data [--n 300] [--layers 6 15 30]
+    python benchmarks/embedding_oracle.py --data runs/exp/base/data [--split validation]
+        [--n 300] [--layers 6 15 30]
 
-For tool-needing validation records, the query and each offered tool (`name: description`) are
-encoded by the frozen base model on their own, mean-pooled over tokens at a few layers, and the
-tool whose vector is closest (cosine) to the query's is picked. Printed per layer: how often that
-tool is gold, how often it is of the query's domain (each tool's domain is its pair's
-`meta.domain`, read from train and validation), and what picking uniformly scores on both.
+For tool-needing records of one split (validation, or a test scenario's file name stem), the
+query and each offered tool (`name: description`) are encoded by the frozen base model on their
+own, mean-pooled over tokens at a few layers, and the tool whose vector is closest (cosine) to
+the query's is picked. Printed per layer: how often that tool is gold, how often it is of the
+query's domain (each tool's domain is its pair's `meta.domain`, read from train and the split),
+and what picking uniformly scores on both.
 
 Why: LoRA fine-tuning steers what the base model represents; it rarely builds a new semantic
 map. If the base model's vectors do not put "whether it's smoggy" nearer an air-quality tool than
@@ -48,6 +50,8 @@ def pooled(model, tokenizer, text: str, layers: list[int]) -> np.ndarray:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=Path("runs/exp/base/data"))
+    parser.add_argument("--split", default="validation",
+                        help="validation, or e.g. test_unseen_query_seen_tool")
     parser.add_argument("--n", type=int, default=300)
     parser.add_argument("--layers", type=int, nargs="+", default=[6, 15, 30])
     parser.add_argument("--base", default="smollm2-135m-instruct")
@@ -64,12 +68,12 @@ def main() -> None:
     tokenizer = AutoTokenizer.from_pretrained(str(path))
     model = AutoModelForCausalLM.from_pretrained(str(path), dtype=torch.float32).eval()
 
-    train, validation = read(args.data / "train.jsonl"), read(args.data / "validation.jsonl")
+    train, split = read(args.data / "train.jsonl"), read(args.data / f"{args.split}.jsonl")
     domain = {}
-    for record in train + validation:
+    for record in train + split:
         meta = record["meta"]
         domain[meta["strong_tool"]] = domain[meta["weak_tool"]] = meta["domain"]
-    needing = [r for r in validation if r["variant"] in TOOL_VARIANTS]
+    needing = [r for r in split if r["variant"] in TOOL_VARIANTS]
     chosen = random.Random(args.seed).sample(needing, min(args.n, len(needing)))
 
     cache: dict[str, np.ndarray] = {}
@@ -98,7 +102,7 @@ def main() -> None:
         chance_gold += (gold in names) / len(names)
         chance_domain += sum(in_domain) / len(names)
     n = len(chosen)
-    print(f"{n} tool-needing validation records of {args.data}; {args.base}, frozen, "
+    print(f"{n} tool-needing {args.split} records of {args.data}; {args.base}, frozen, "
           f"mean-pooled, cosine")
     print(f"uniform pick: gold {chance_gold / n:.3f}, query's domain {chance_domain / n:.3f}")
     for layer, gold_rate, domain_rate in zip(args.layers, gold_hits / n, domain_hits / n):
