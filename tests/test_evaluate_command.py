@@ -188,7 +188,7 @@ def test_reports_from_hand_made_metrics(tmp_path):
 
 
 def test_bm25_answer_agrees_with_the_lexical_selector(config):
-    from gentool_jax.evaluate.lexical_baseline import select, tool_scores
+    from gentool_jax.baselines.lexical import select, tool_scores
     from gentool_jax.evaluate.parser import parse_output
     from gentool_jax.evaluate.systems import bm25_answer
 

@@ -1,5 +1,6 @@
 """The package's import graph: no cycle, no private name taken from another module, and the
-rooms below the model (records, simulate, importers, teacher) importing only what lies below them.
+rooms below the model (records, simulate, importers, teacher, baselines) importing only what
+lies below them, and the rooms from the model up never importing a later stage of the flow.
 
 Every `import` counts, at module level and inside functions alike: a function-level import is
 still a run-time dependency, and a cycle through one only waits for its first call to meet a
@@ -28,6 +29,18 @@ FLOORS = {
     "gentool_jax.importers": {"gentool_jax.records", "gentool_jax.errors", "gentool_jax.simulate"},
     "gentool_jax.teacher": {"gentool_jax.records", "gentool_jax.atomic", "gentool_jax.errors",
                             "gentool_jax.config_view", "gentool_jax.simulate"},
+    "gentool_jax.baselines": {"gentool_jax.records", "gentool_jax.simulate"},
+}
+# The model's floor and those above it: the rooms each must not import (the flow's later
+# stages), so a training-time probe cannot reach into evaluation again.
+LATER = ("gentool_jax.sample", "gentool_jax.evaluate", "gentool_jax.serve")
+NOT_ABOVE = {
+    "gentool_jax.model": ("gentool_jax.data", "gentool_jax.train", "gentool_jax.baselines",
+                          *LATER),
+    "gentool_jax.data": ("gentool_jax.train", *LATER),
+    "gentool_jax.train": LATER,
+    "gentool_jax.sample": ("gentool_jax.train", "gentool_jax.evaluate", "gentool_jax.serve"),
+    "gentool_jax.evaluate": ("gentool_jax.serve",),
 }
 
 
@@ -200,6 +213,15 @@ def test_the_rooms_below_the_model_import_only_what_lies_below_them():
                     _inside(found.target, floor) for floor in allowed):
                 problems.append(f"{found.source}:{found.line} imports {found.target}")
     assert not problems, "imports above a room's floor:\n" + "\n".join(sorted(problems))
+
+
+def test_the_rooms_from_the_model_up_never_import_a_later_stage():
+    problems = [f"{found.source}:{found.line} imports {found.target}"
+                for found in package_imports(REPO_ROOT, PACKAGE)
+                for room, later in NOT_ABOVE.items()
+                if _inside(found.source, room) and any(_inside(found.target, stage)
+                                                       for stage in later)]
+    assert not problems, "imports of a later stage:\n" + "\n".join(sorted(problems))
 
 
 def _package(root: Path, files: dict[str, str]) -> Path:

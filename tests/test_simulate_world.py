@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from configs import smoke
+from gentool_jax.baselines.lexical import select, tune_threshold
 from gentool_jax.errors import GentoolError
-from gentool_jax.evaluate.lexical_baseline import select, tune_threshold
 from gentool_jax.records import DEFAULT_TOOL, SCENARIOS, validate_record
 from gentool_jax.simulate.similarity import BM25Index, tokenize
 from gentool_jax.simulate.simulation import simulate

@@ -48,7 +48,7 @@ class SystemRun:
 def bm25_answer(record: Record, threshold: float) -> str:
     """The BM25 selector's answer: its tools by score, `generate_response` placed where the
     abstention threshold cuts, and a call of its top tool with no arguments (it fills none)."""
-    from gentool_jax.evaluate.lexical_baseline import tool_scores
+    from gentool_jax.baselines.lexical import tool_scores
 
     scores = np.asarray(tool_scores(record), dtype=float)
     names = [tool["name"] for tool in record["tools"]]
@@ -62,7 +62,7 @@ def bm25_answer(record: Record, threshold: float) -> str:
 
 def run_bm25(records: Sequence[Record], validation: Sequence[Record]) -> SystemRun:
     """BM25 with its abstention threshold tuned on `validation` (0 = never abstain if empty)."""
-    from gentool_jax.evaluate.lexical_baseline import tune_threshold
+    from gentool_jax.baselines.lexical import tune_threshold
 
     start = time.perf_counter()
     threshold = float(tune_threshold(validation)) if validation else 0.0

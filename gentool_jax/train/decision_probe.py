@@ -235,7 +235,7 @@ def reference_lines(records: Sequence[Record]) -> dict[str, float]:
     """Call-name accuracy of answering `generate_response` always, of BM25 (threshold tuned on
     these same records: an upper bound on what the baseline gets here), and of BM25's top tool
     on the tool-needing records."""
-    from gentool_jax.evaluate.lexical_baseline import select, tune_threshold
+    from gentool_jax.baselines.lexical import select, tune_threshold
 
     threshold = tune_threshold(records)
     abstain = [record["call"]["name"] == DEFAULT_TOOL for record in records]
