@@ -73,6 +73,10 @@ def _simulate() -> ConfigDict:
     # How tools are written: "paper" (a few name patterns and templates) or "varied" (ten
     # name conventions, five documentation styles, parameter synonyms and schema phrasings).
     simulate.writing = ConfigDict(dict(names="paper", descriptions="paper", parameters="paper"))
+    # Extra trained wordings of each capability's need, 0-4 (simulate/extra_asks.py): 0 = the
+    # paper-faithful two a capability, which a paper-scale model memorised; the held-out third
+    # stays held out either way (docs/simulator.md, "More wordings").
+    simulate.extra_asks = 0
     # Cross queries per training toolset: other pairs' queries asked against it, so one toolset
     # has different answers and the query decides (simulate/cross_queries.py). 0 = the paper's
     # data, where every query of a toolset has the same answer and a small model learns to

@@ -71,9 +71,9 @@ def check_inputs(config, options: dict[str, str]) -> tuple[str, str]:
         raise GentoolError("simulate: give --from (import records) or --teacher (generate "
                            "with a teacher LLM), not both")
     if (source or teacher) and not variety.is_default(config.simulate):
-        raise GentoolError("simulate: config.simulate.toolset_sizes and config.simulate."
-                           "writing shape the offline world only; reset them for --from or "
-                           "--teacher (which use toolset_size)")
+        raise GentoolError("simulate: config.simulate.toolset_sizes, config.simulate."
+                           "writing and config.simulate.extra_asks shape the offline world "
+                           "only; reset them for --from or --teacher (which use toolset_size)")
     if source:
         require_file(source)  # before the fingerprint reads it
     if teacher:

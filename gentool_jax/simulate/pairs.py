@@ -48,7 +48,7 @@ def _rng(seed: int, key: str) -> random.Random:
 def _roles(sim, seed: int) -> tuple[list[tuple[str, Domain, bool]], list[Domain]]:
     """(role, domain, both_full) for every pair, and the held-out domains."""
     rng = _rng(seed, "roles")
-    world = list(domains())
+    world = list(domains(sim.get("extra_asks", 0)))
     rng.shuffle(world)
     n_held = max(1, round(sim.heldout_domain_fraction * len(world)))
     held, seen = world[:n_held], world[n_held:]
@@ -142,7 +142,8 @@ def build_pairs(sim, seed: int) -> list[Pair]:
         if pair.role != SEEN:
             pair.splits = [ROLE_SCENARIO[pair.role]] * sim.queries_per_pair
     _trim_unseen(pairs, sim)
-    caps = {cap.id: cap for domain in domains() for cap in domain.capabilities}
+    caps = {cap.id: cap for domain in domains(sim.get("extra_asks", 0))
+            for cap in domain.capabilities}
     texts: set[str] = set()
     for pair in pairs:
         rng = _rng(seed, f"queries:{pair.id}")

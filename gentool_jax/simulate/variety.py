@@ -1,11 +1,14 @@
-"""The simulator's variety options: how tools are written and how large toolsets are.
+"""The simulator's variety options: how tools are written, how large toolsets are and how many
+wordings of each need training sees.
 
 The paper fixes the toolset at 5 candidates plus `generate_response` and its tools came from
-one teacher; our paper-faithful world writes tools from a few patterns. Both are kept as the
-defaults (`simulate.writing.* = "paper"`, `simulate.toolset_sizes = ""`), which write exactly
-what the simulator wrote before these options existed; turning them on gives the variety that
-real toolsets have (docs/simulator.md, "Variety"). `command._fingerprint` leaves default-valued
-options out of the manifest, so data written before they existed stays valid.
+one teacher; our paper-faithful world writes tools from a few patterns and each need in two
+trained phrasings. All are kept as the defaults (`simulate.writing.* = "paper"`,
+`simulate.toolset_sizes = ""`, `simulate.extra_asks = 0`), which write exactly what the
+simulator wrote before these options existed; turning them on gives the variety that real
+toolsets and queries have (docs/simulator.md, "Variety", "More wordings").
+`command._fingerprint` leaves default-valued options out of the manifest, so data written
+before they existed stays valid.
 """
 
 from __future__ import annotations
@@ -13,12 +16,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gentool_jax.errors import GentoolError
+from gentool_jax.simulate.world import check_extra_asks
 
 WRITING_MODES = ("paper", "varied")
 WRITING_FIELDS = ("names", "descriptions", "parameters")
 MAX_TOOLSET_SIZE = 64
 # Option -> default value, as the fingerprint sees it (config JSON).
-DEFAULTS = {"toolset_sizes": "", "writing": {field: "paper" for field in WRITING_FIELDS}}
+DEFAULTS = {"toolset_sizes": "", "writing": {field: "paper" for field in WRITING_FIELDS},
+            "extra_asks": 0}
 
 
 @dataclass(frozen=True)
@@ -68,9 +73,11 @@ def check_variety(sim) -> None:
             raise GentoolError(f"config.simulate.writing.{field} must be one of "
                                f"{', '.join(WRITING_MODES)}; got {value!r}")
     parse_toolset_sizes(sim.toolset_sizes)
+    check_extra_asks(sim.get("extra_asks", 0))
 
 
 def is_default(sim) -> bool:
     """Whether every variety option has its paper-faithful default."""
     return (writing_of(sim) == PAPER
-            and not parse_toolset_sizes(sim.toolset_sizes))
+            and not parse_toolset_sizes(sim.toolset_sizes)
+            and not sim.get("extra_asks", 0))

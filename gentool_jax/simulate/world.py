@@ -2,17 +2,20 @@
 
 The domain tables (domains_a.py, domains_b.py) are compact text so that adding a domain is one
 block; this module parses them once into frozen dataclasses and checks them, so a typo in a
-table fails at import rather than producing ungrounded queries.
+table fails at import rather than producing ungrounded queries. The extra asks of
+`simulate.extra_asks` (extra_asks.py) pass the same checks when a world asks for them.
 """
 
 from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from gentool_jax.errors import GentoolError
 from gentool_jax.simulate.domains_a import DOMAINS_A
 from gentool_jax.simulate.domains_b import DOMAINS_B
+from gentool_jax.simulate.extra_asks import EXTRA_ASKS, MAX_EXTRA_ASKS
 from gentool_jax.simulate.gazetteers import SLOTS
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
@@ -62,6 +65,15 @@ def _parse_capability(domain: str, line: str) -> Capability:
     asks = tuple(ask.strip() for ask in asks_text.split(";") if ask.strip())
     if len(asks) <= HELD_OUT_ASK:
         raise ValueError(f"{domain}.{name}: needs {HELD_OUT_ASK + 1} asks, has {len(asks)}")
+    check_asks(f"{domain}.{name}", tuple(params), asks)
+    return Capability(f"{domain}.{name}", domain, name, verb, obj, tuple(params),
+                      tuple(returns), asks)
+
+
+def check_asks(cap_id: str, params: tuple[tuple[str, bool], ...], asks: tuple[str, ...]) -> None:
+    """Raise ValueError naming the capability if an ask could not be rendered into a grounded
+    query: a required slot missing outside `[...]`, an optional one missing inside, or a slot
+    the capability does not declare."""
     for ask in asks:
         optional_part = " ".join(_OPTIONAL.findall(ask))
         required_part = _OPTIONAL.sub("", ask)
@@ -69,20 +81,41 @@ def _parse_capability(domain: str, line: str) -> Capability:
             where = required_part if required else optional_part
             if f"{{{slot}}}" not in where:
                 kind = "outside" if required else "inside"
-                raise ValueError(f"{domain}.{name}: ask lacks {{{slot}}} {kind} [...]: {ask}")
+                raise ValueError(f"{cap_id}: ask lacks {{{slot}}} {kind} [...]: {ask}")
         unknown = set(_PLACEHOLDER.findall(ask)) - {slot for slot, _ in params}
         if unknown:
-            raise ValueError(f"{domain}.{name}: ask uses undeclared slots {sorted(unknown)}")
-    return Capability(f"{domain}.{name}", domain, name, verb, obj, tuple(params),
-                      tuple(returns), asks)
+            raise ValueError(f"{cap_id}: ask uses undeclared slots {sorted(unknown)}")
+
+
+def check_extra_asks(value: object) -> None:
+    """Raise GentoolError naming `simulate.extra_asks` unless it is a whole number the table
+    can serve."""
+    if isinstance(value, bool) or not isinstance(value, int) \
+            or not 0 <= value <= MAX_EXTRA_ASKS:
+        raise GentoolError(f"config.simulate.extra_asks must be an integer in "
+                           f"0..{MAX_EXTRA_ASKS}; got {value!r}")
+
+
+def _with_extra_asks(cap: Capability, extra_asks: int) -> Capability:
+    if not extra_asks:
+        return cap
+    if cap.id not in EXTRA_ASKS:
+        raise ValueError(f"{cap.id}: no extra asks in simulate/extra_asks_*.py")
+    extra = EXTRA_ASKS[cap.id][:extra_asks]
+    check_asks(cap.id, cap.params, extra)
+    return replace(cap, asks=cap.asks + extra)
 
 
 @functools.cache
-def domains() -> tuple[Domain, ...]:
-    """Every domain of the world, in a fixed order (table order)."""
+def domains(extra_asks: int = 0) -> tuple[Domain, ...]:
+    """Every domain of the world, in a fixed order (table order); each capability's asks are
+    followed by its first `extra_asks` extra asks (extra_asks.py), which train like asks 0-1.
+    0 is the paper-faithful world."""
+    check_extra_asks(extra_asks)
     out = []
     for name, (noun, lines) in {**DOMAINS_A, **DOMAINS_B}.items():
-        caps = tuple(_parse_capability(name, line) for line in lines)
+        caps = tuple(_with_extra_asks(_parse_capability(name, line), extra_asks)
+                     for line in lines)
         out.append(Domain(name, noun, caps))
     return tuple(out)
 
