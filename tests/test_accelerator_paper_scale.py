@@ -88,3 +88,23 @@ def test_dry_run_completes_every_phase_with_its_figures(tmp_path):
     for name in ("stage1_metrics.jsonl", "stage2_metrics.jsonl", "eval_report.md",
                  "eval_dev_report.md", "summary.txt"):
         assert (out / name).is_file()
+
+
+@pytest.mark.parametrize(("item", "message"), [
+    ("bogus=3", "unknown phase 'bogus'"), ("train_stage2=soon", "'soon' is not a number")])
+def test_a_bad_phase_timeout_is_named(item, message, capsys):
+    from benchmarks import accelerator_paper_scale
+
+    with pytest.raises(SystemExit) as stop:
+        accelerator_paper_scale.main(["--timeout", item, "--out", "/nonexistent/never"])
+    assert stop.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_phase_timeouts_override_only_the_phases_named():
+    import argparse
+
+    from benchmarks import accelerator_paper_scale
+
+    timeouts = accelerator_paper_scale.parse_timeouts(
+        argparse.ArgumentParser(), ["train_stage2=290", "evaluate=150.5"])
+    assert timeouts == {"train_stage2": 290.0, "evaluate": 150.5}
