@@ -89,6 +89,11 @@ def _simulate() -> ConfigDict:
     # capability with the pair) or "visible" (also not another pair's vague weak tool of the
     # same domain, whose text cannot be told from the pair's own; simulate/toolsets.py).
     simulate.distractors = "capability"
+    # Also write data/validation_wording.jsonl: the validation queries re-asked in held-out
+    # wording (held-out ask and frame, same pair, toolset and gold tool), for the decision
+    # probe (`train.probe.data`) to measure reading a new wording without the test splits
+    # (simulate/wording.py). Every other file stays byte-identical. Offline world only.
+    simulate.wording_validation = False
     # Share of pairs whose queries are fully solved by both tools, so the focused one must win.
     simulate.both_full_fraction = 0.15
     simulate.heldout_domain_fraction = 0.2  # domains kept for unseen_query_unseen_tool

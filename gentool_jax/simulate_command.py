@@ -23,6 +23,8 @@ from gentool_jax.records import require_file, write_records
 from gentool_jax.simulate import variety
 from gentool_jax.simulate.simulation import SPLITS, simulate, split_file
 from gentool_jax.simulate.stats import compute_stats
+from gentool_jax.simulate.wording import FILE as WORDING_FILE
+from gentool_jax.simulate.wording import SPLIT as WORDING_SPLIT
 
 MANIFEST = "manifest.json"
 # Bump when the generator changes in a way that changes its output for the same config.
@@ -30,13 +32,17 @@ GENERATOR_VERSION = 1
 # The generator of a world with any variety option on (simulate/variety.py); a world with all
 # of them at their defaults is the version-1 world, byte for byte, and keeps its fingerprint.
 VARIETY_GENERATOR_VERSION = 2
+# Options added after version-1 data existed that only add a file: left out of the
+# fingerprint at their defaults, so data written before them keeps its fingerprint.
+ADDED_DEFAULTS = {"wording_validation": False}
 
 
 def _fingerprint(config, source: str, teacher: str = "") -> str:
     simulate = json.loads(config.simulate.to_json())
     if not teacher:  # the teacher's settings change nothing the offline world or an import writes
         simulate.pop("teacher", None)
-    for option, default in variety.DEFAULTS.items():  # absent before the options existed
+    # Options absent before they existed leave the fingerprint at their defaults.
+    for option, default in {**variety.DEFAULTS, **ADDED_DEFAULTS}.items():
         if simulate.get(option) == default:
             simulate.pop(option)
     generator = VARIETY_GENERATOR_VERSION if set(variety.DEFAULTS) & set(simulate) \
@@ -50,12 +56,18 @@ def _fingerprint(config, source: str, teacher: str = "") -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
 
-def _complete(out: Path, fingerprint: str, write_tfds: bool) -> bool:
+def _files(config) -> list[str]:
+    """The record files a simulate run writes (the manifest's `files`)."""
+    extra = [WORDING_FILE] if config.simulate.get("wording_validation", False) else []
+    return [split_file(s) for s in SPLITS] + extra
+
+
+def _complete(out: Path, fingerprint: str, write_tfds: bool, files: list[str]) -> bool:
     try:
         manifest = json.loads((out / MANIFEST).read_text())
     except (OSError, ValueError):
         return False
-    files = [split_file(s) for s in SPLITS] + ["stats.json"]
+    files = files + ["stats.json"]
     return (manifest.get("fingerprint") == fingerprint
             and all((out / f).is_file() for f in files)
             and (not write_tfds or manifest.get("tfds", False)))
@@ -74,6 +86,9 @@ def check_inputs(config, options: dict[str, str]) -> tuple[str, str]:
         raise GentoolError("simulate: config.simulate.toolset_sizes, config.simulate."
                            "writing and config.simulate.extra_asks shape the offline world "
                            "only; reset them for --from or --teacher (which use toolset_size)")
+    if (source or teacher) and config.simulate.get("wording_validation", False):
+        raise GentoolError("simulate: config.simulate.wording_validation re-asks the offline "
+                           "world's validation queries only; reset it for --from or --teacher")
     if source:
         require_file(source)  # before the fingerprint reads it
     if teacher:
@@ -95,7 +110,8 @@ def simulate_command(config, options: dict[str, str]) -> int:
         if not source:
             raise GentoolError(f"simulate: --format={fmt} needs --from=FILE")
         fingerprint = hashlib.sha256(f"{fingerprint}:format={fmt}".encode()).hexdigest()
-    if _complete(out, fingerprint, write_tfds):
+    files = _files(config)
+    if _complete(out, fingerprint, write_tfds, files):
         print(f"simulate: {out} already holds this simulation (manifest matches); skipping.")
         return 0
     if (out / MANIFEST).is_file():
@@ -123,7 +139,11 @@ def simulate_command(config, options: dict[str, str]) -> int:
     (out / MANIFEST).unlink(missing_ok=True)
     for split in tqdm(SPLITS, desc="write jsonl", unit="split"):
         write_records(out / split_file(split), splits[split])
-    stats = compute_stats(splits)
+    if WORDING_SPLIT in splits:  # not a split of its own: stats.json stays the same
+        write_records(out / WORDING_FILE, splits[WORDING_SPLIT])
+        print(f"simulate: {len(splits[WORDING_SPLIT])} validation records in held-out "
+              f"wording -> {out / WORDING_FILE}")
+    stats = compute_stats({split: splits[split] for split in SPLITS})
     write_json(out / "stats.json", stats)
     seconds = time.perf_counter() - start
     print(f"simulate: {stats['tool_pairs']} pairs, {stats['distinct_queries']} queries, "
@@ -139,6 +159,6 @@ def simulate_command(config, options: dict[str, str]) -> int:
         print(f"simulate: TFDS array_record dataset at {path} "
               f"({time.perf_counter() - start:.1f}s)")
     write_json(out / MANIFEST, {"fingerprint": fingerprint, "tfds": write_tfds,
-                                 "files": [split_file(s) for s in SPLITS]})
+                                 "files": files})
     return 0
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -24,6 +25,9 @@ from gentool_jax.simulate.pairs import SEEN, UNSEEN_DOMAIN, UNSEEN_TOOL, Pair
 from gentool_jax.simulate.queries import Query
 from gentool_jax.simulate.similarity import BM25Index
 from gentool_jax.simulate.tools import Tool, gold_arguments, usefulness
+
+if TYPE_CHECKING:  # wording.py builds its records with query_records below
+    from gentool_jax.simulate.wording import HeldOutWording
 
 # Which pairs' tools may serve as distractors in a scenario: unseen tools never enter the
 # pools of training or seen-tool scenarios, so they cannot leak into a training toolset.
@@ -128,13 +132,15 @@ def query_records(pair: Pair, k: int, query: Query, scenario: str, distractors: 
 
 def build_records(pairs: list[Pair], toolset_size: int, seed: int,
                   progress=None, sizes: tuple[int, ...] = (),
-                  distractors: str = "capability") -> dict[str, list[Record]]:
+                  distractors: str = "capability",
+                  wording: HeldOutWording | None = None) -> dict[str, list[Record]]:
     """Records of every split, in pair / query / variant order.
 
     Every toolset holds `toolset_size` candidates, or, when `sizes` is given, a size drawn
     from it once per (pair, split): the pair's queries in that split keep sharing their
     toolsets (one prompt prefix per variant, DESIGN §3), and the four variants of a query keep
-    one size."""
+    one size. `wording` (a `wording.HeldOutWording`, or None) also gets each query of its
+    scenario with that query's distractors, and its records go to the split `wording.split`."""
     picker = DistractorPicker(pairs, distractors)
     splits: dict[str, list[Record]] = {}
     for p, pair in enumerate(pairs):
@@ -151,6 +157,9 @@ def build_records(pairs: list[Pair], toolset_size: int, seed: int,
             distractors = by_scenario[scenario]
             splits.setdefault(scenario, []).extend(
                 query_records(pair, k, query, scenario, distractors, seed))
+            if wording is not None and scenario == wording.scenario:
+                splits.setdefault(wording.split, []).extend(
+                    wording.records(pair, k, query, distractors))
         if progress is not None:
             progress(1)
     return splits
