@@ -14,8 +14,8 @@ not to the query, so this costs nothing in fidelity.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Iterator
+from typing import Protocol
 
 import numpy as np
 
@@ -25,9 +25,6 @@ from gentool_jax.simulate.pairs import SEEN, UNSEEN_DOMAIN, UNSEEN_TOOL, Pair
 from gentool_jax.simulate.queries import Query
 from gentool_jax.simulate.similarity import BM25Index
 from gentool_jax.simulate.tools import Tool, gold_arguments, usefulness
-
-if TYPE_CHECKING:  # wording.py builds its records with query_records below
-    from gentool_jax.simulate.wording import HeldOutWording
 
 # Which pairs' tools may serve as distractors in a scenario: unseen tools never enter the
 # pools of training or seen-tool scenarios, so they cannot leak into a training toolset.
@@ -130,10 +127,21 @@ def query_records(pair: Pair, k: int, query: Query, scenario: str, distractors: 
                "variant": variant, "scenario": scenario, "meta": dict(meta)}
 
 
+class DerivedQueries(Protocol):
+    """Records derived from each query of one scenario (wording.HeldOutWording), declared here
+    so this module need not import the one that builds on it."""
+
+    scenario: str
+    split: str
+
+    def records(self, pair: Pair, k: int, query: Query,
+                distractors: list[Tool]) -> Iterable[Record]: ...
+
+
 def build_records(pairs: list[Pair], toolset_size: int, seed: int,
                   progress=None, sizes: tuple[int, ...] = (),
                   distractors: str = "capability",
-                  wording: HeldOutWording | None = None) -> dict[str, list[Record]]:
+                  wording: DerivedQueries | None = None) -> dict[str, list[Record]]:
     """Records of every split, in pair / query / variant order.
 
     Every toolset holds `toolset_size` candidates, or, when `sizes` is given, a size drawn
