@@ -209,7 +209,8 @@ def _train() -> ConfigDict:
     # first ranked name (the call's name without a ranking) scored by one forward pass per
     # shared-prefix row, logged as probe/* in metrics.jsonl and TensorBoard every `every`
     # steps (0: only at each stage's last step). samples = 0 turns it off; data = "" reads
-    # <workdir>/data/validation.jsonl.
+    # <workdir>/data/validation.jsonl, a bare file name (validation_wording.jsonl, written with
+    # simulate.wording_validation) reads that file in <workdir>/data, anything else is a path.
     train.probe = ConfigDict()
     train.probe.samples = 0
     train.probe.every = 0

@@ -143,3 +143,14 @@ def test_allowed_tokens_are_those_that_continue_an_offered_name(tiny_tokenizer):
     first = {tiny_tokenizer.decode([int(t)]) for t in allowed[0]}
     assert len(first) > 1
     assert not any(text.startswith("Call") for text in first)
+
+
+def test_the_probe_finds_a_bare_file_name_among_the_runs_data(tmp_path):
+    from pathlib import Path
+
+    from gentool_jax.train.loop import probe_path
+
+    assert probe_path("", tmp_path) == tmp_path / "data" / "validation.jsonl"
+    assert probe_path("validation_wording.jsonl", tmp_path) == \
+        tmp_path / "data" / "validation_wording.jsonl"
+    assert probe_path("elsewhere/dev.jsonl", tmp_path) == Path("elsewhere/dev.jsonl")

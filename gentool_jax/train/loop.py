@@ -94,6 +94,14 @@ def _check_finite(loss: float, step: int, metrics: dict, stage_dir: Path,
         f"{int(metrics['target_tokens'])} target tokens); {advice}.")
 
 
+def probe_path(data: str, workdir: Path) -> Path:
+    """The probe's JSONL: validation by default; a bare file name is one of the run's data
+    files (so a config can name `validation_wording.jsonl` whatever its workdir), else a path."""
+    if not data:
+        return workdir / "data" / "validation.jsonl"
+    return workdir / "data" / data if Path(data).name == data else Path(data)
+
+
 def stage_probe(config: ConfigDict, stage_config: StageConfig, tokenizer: Any, workdir: Path,
                 graphdef: Any) -> StageProbe | None:
     """The stage's decision probe (`config.train.probe`), or None when it is off, when there is
@@ -101,7 +109,7 @@ def stage_probe(config: ConfigDict, stage_config: StageConfig, tokenizer: Any, w
     settings = config.train.probe
     if int(settings.samples) <= 0 or jax.process_count() > 1:
         return None
-    path = Path(settings.data) if settings.data else workdir / "data" / "validation.jsonl"
+    path = probe_path(str(settings.data), workdir)
     if not path.is_file():
         print(f"probe: {path} not found; training without the decision probe", flush=True)
         return None
