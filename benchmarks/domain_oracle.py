@@ -26,17 +26,23 @@ def read(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
+def tool_domains(records: list[dict]) -> dict[str, str]:
+    """Each pair tool's domain (its pair's `meta.domain`), from the records that name it."""
+    domain = {}
+    for record in records:
+        meta = record["meta"]
+        domain[meta["strong_tool"]] = domain[meta["weak_tool"]] = meta["domain"]
+    return domain
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("data", type=Path)
     args = parser.parse_args()
     train, validation = read(args.data / "train.jsonl"), read(args.data / "validation.jsonl")
-    domain, vague = {}, set()
-    for record in train + validation:
-        meta = record["meta"]
-        domain[meta["strong_tool"]] = domain[meta["weak_tool"]] = meta["domain"]
-        if meta.get("weak_flavour") in ("generic", "coarse"):
-            vague.add(meta["weak_tool"])
+    domain = tool_domains(train + validation)
+    vague = {record["meta"]["weak_tool"] for record in train + validation
+             if record["meta"].get("weak_flavour") in ("generic", "coarse")}
 
     counts: Counter = Counter()
     for record in train:

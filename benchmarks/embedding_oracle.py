@@ -20,7 +20,6 @@ transformers (torch is a benchmark dependency) loads the cached base model.
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import sys
 from pathlib import Path
@@ -30,11 +29,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-TOOL_VARIANTS = ("weak", "strong", "both")
-
-
-def read(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text().splitlines()]
+from benchmarks.domain_oracle import TOOL_VARIANTS, read, tool_domains  # noqa: E402
 
 
 def pooled(model, tokenizer, text: str, layers: list[int]) -> np.ndarray:
@@ -69,10 +64,7 @@ def main() -> None:
     model = AutoModelForCausalLM.from_pretrained(str(path), dtype=torch.float32).eval()
 
     train, split = read(args.data / "train.jsonl"), read(args.data / f"{args.split}.jsonl")
-    domain = {}
-    for record in train + split:
-        meta = record["meta"]
-        domain[meta["strong_tool"]] = domain[meta["weak_tool"]] = meta["domain"]
+    domain = tool_domains(train + split)
     needing = [r for r in split if r["variant"] in TOOL_VARIANTS]
     chosen = random.Random(args.seed).sample(needing, min(args.n, len(needing)))
 
