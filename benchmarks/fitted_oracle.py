@@ -1,0 +1,181 @@
+"""Can selection on new wordings be learned from the base model's representation at all?
+
+    python benchmarks/fitted_oracle.py --data DIR [--eval validation validation_wording]
+        [--train-n 4000] [--layers 15 30] [--rank 64] [--steps 400]
+
+`benchmarks/embedding_oracle.py` asks whether the frozen base model's vectors already put a
+query next to the tool that serves it (weakly: gold 0.27-0.34 among five). This asks the
+next question: given the training split, can a small learned map on those same frozen vectors
+pick the gold tool for wordings it was not fitted on? Each query and each offered tool
+(`name: description`) is encoded alone by the frozen model (mean-pooled hidden states at a few
+layers, HF transformers, torch being a benchmark dependency); a low-rank bilinear score
+`q^T (I + U V^T) t` per layer is fitted with softmax cross-entropy over each training record's
+offered tools, and then scored on the `--eval` splits (file name stems in DIR): how often the
+top-scoring offered tool is gold, on the tool-needing records.
+
+Reading it: if the fitted map reaches the held-out-wording split (`validation_wording`, written
+by `simulate.wording_validation=true`) well above chance, the information is in the base
+model's representation and a fine-tuning recipe that lands at chance there is failing to use
+it; if it stays near the unfitted cosine, new wordings are beyond what this model represents,
+and no recipe on it should be expected to read them. Fitting and scoring take a few minutes on
+two cores; most of it is encoding.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from benchmarks.domain_oracle import TOOL_VARIANTS, read  # noqa: E402
+
+
+def tool_text(tool: dict) -> str:
+    return f"{tool['name']}: {tool.get('description', '')}"
+
+
+def encode(model, tokenizer, texts: list[str], layers: list[int],
+           batch: int = 32) -> dict[str, np.ndarray]:
+    """Text -> `[len(layers), hidden]` mean-pooled hidden states, each text alone."""
+    import torch
+
+    out: dict[str, np.ndarray] = {}
+    texts = sorted(texts, key=len)  # similar lengths share a batch: less padding
+    for start in range(0, len(texts), batch):
+        chunk = texts[start:start + batch]
+        encoded = tokenizer(chunk, return_tensors="pt", padding=True,
+                            add_special_tokens=False)
+        with torch.no_grad():
+            states = model(**encoded, output_hidden_states=True).hidden_states
+        mask = encoded["attention_mask"][:, :, None].float()
+        for layer_index, layer in enumerate(layers):
+            pooled = (states[layer] * mask).sum(1) / mask.sum(1)
+            for row, text in enumerate(chunk):
+                out.setdefault(text, np.zeros((len(layers), pooled.shape[-1]), np.float32))
+                out[text][layer_index] = pooled[row].numpy()
+    return out
+
+
+def candidates(records: list[dict], vectors: dict[str, np.ndarray]
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Queries `[n, L, H]`, offered tools `[n, T, L, H]` (zero-padded), a score mask `[n, T]`
+    (0 where a tool is offered, -inf on padding) and the gold index `[n]`."""
+    width = max(len(r["tools"]) for r in records)
+    layers, hidden = next(iter(vectors.values())).shape
+    queries = np.stack([vectors[r["query"]] for r in records])
+    tools = np.zeros((len(records), width, layers, hidden), np.float32)
+    gold = np.zeros(len(records), np.int64)
+    valid = np.zeros((len(records), width), bool)
+    for i, record in enumerate(records):
+        names = [t["name"] for t in record["tools"]]
+        for j, tool in enumerate(record["tools"]):
+            tools[i, j] = vectors[tool_text(tool)]
+            valid[i, j] = True
+        gold[i] = names.index(record["call"]["name"])
+    return queries, tools, np.where(valid, 0.0, -np.inf).astype(np.float32), gold
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--eval", nargs="+", default=["validation", "validation_wording"])
+    parser.add_argument("--train-n", type=int, default=4000)
+    parser.add_argument("--eval-n", type=int, default=600)
+    parser.add_argument("--layers", type=int, nargs="+", default=[15, 30])
+    parser.add_argument("--rank", type=int, default=64)
+    parser.add_argument("--steps", type=int, default=1000)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--base", default="smollm2-135m-instruct")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+
+    import ml_collections
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from gentool_jax.model.registry import resolve_model
+
+    torch.manual_seed(args.seed)
+    path = resolve_model(ml_collections.ConfigDict(dict(name=args.base, cache_dir="")))
+    tokenizer = AutoTokenizer.from_pretrained(str(path))
+    tokenizer.padding_side = "right"
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    model = AutoModelForCausalLM.from_pretrained(str(path), dtype=torch.float32).eval()
+
+    rng = random.Random(args.seed)
+
+    def needing(split: str, n: int) -> list[dict]:
+        records = [r for r in read(args.data / f"{split}.jsonl") if r["variant"] in TOOL_VARIANTS]
+        return rng.sample(records, min(n, len(records)))
+
+    train = needing("train", args.train_n)
+    evals = {split: needing(split, args.eval_n) for split in args.eval}
+    texts = sorted({r["query"] for rs in (train, *evals.values()) for r in rs}
+                   | {tool_text(t) for rs in (train, *evals.values()) for r in rs
+                      for t in r["tools"]})
+    started = time.perf_counter()
+    vectors = encode(model, tokenizer, texts, args.layers)
+    print(f"encoded {len(texts)} texts in {time.perf_counter() - started:.0f} s "
+          f"({args.base}, frozen, layers {args.layers})")
+
+    stack = np.stack(list(vectors.values()))  # [texts, L, H]
+    mean, scale = stack.mean(0), stack.std(0).mean(-1, keepdims=True) + 1e-6
+    vectors = {text: (v - mean) / scale for text, v in vectors.items()}
+
+    def tensors(records: list[dict]):
+        return [torch.from_numpy(a) for a in candidates(records, vectors)]
+
+    q_train, t_train, pad_train, gold_train = tensors(train)
+    n_layers, hidden = q_train.shape[1:]
+    u = torch.nn.Parameter(torch.randn(n_layers, hidden, args.rank) * 0.01)
+    v = torch.nn.Parameter(torch.randn(n_layers, hidden, args.rank) * 0.01)
+    optimizer = torch.optim.AdamW([u, v], lr=args.lr, weight_decay=0.01)
+
+    def scores(q, t, pad, fitted: bool):
+        """`[n, L, T]`: cosine, plus the low-rank bilinear term when fitted."""
+        cos = torch.einsum("nlh,ntlh->nlt", torch.nn.functional.normalize(q, dim=-1),
+                           torch.nn.functional.normalize(t, dim=-1)) * 10
+        if fitted:
+            cos = cos + torch.einsum("nlr,ntlr->nlt", torch.einsum("nlh,lhr->nlr", q, u),
+                                     torch.einsum("ntlh,lhr->ntlr", t, v)) / hidden
+        return cos + pad[:, None, :]
+
+    for _ in range(args.steps):
+        batch = torch.randint(0, len(train), (256,))
+        logits = scores(q_train[batch], t_train[batch], pad_train[batch], True)
+        loss = torch.nn.functional.cross_entropy(
+            logits.reshape(-1, logits.shape[-1]),
+            gold_train[batch].repeat_interleave(n_layers))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    print(f"fitted rank-{args.rank} bilinear maps on {len(train)} tool-needing training "
+          f"records, {args.steps} steps; last training loss {loss.item():.3f}")
+
+    rows = [("train (fitted on)", train), *evals.items()]
+    print("| split | n | uniform | " + " | ".join(
+        f"L{layer} cosine | L{layer} fitted" for layer in args.layers) + " |")
+    print("|---|---|---|" + "---|---|" * len(args.layers))
+    for name, records in rows:
+        q, t, pad, gold = tensors(records)
+        with torch.no_grad():
+            cells = []
+            for fitted in (False, True):
+                picks = scores(q, t, pad, fitted).argmax(-1)  # [n, L]
+                cells.append((picks == gold[:, None]).float().mean(0).tolist())
+        uniform = float(np.mean([1 / len(r["tools"]) for r in records]))
+        per_layer = " | ".join(f"{cells[0][i]:.3f} | {cells[1][i]:.3f}"
+                               for i in range(len(args.layers)))
+        print(f"| {name} | {len(records)} | {uniform:.3f} | {per_layer} |")
+
+
+if __name__ == "__main__":
+    main()
