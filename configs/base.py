@@ -140,6 +140,11 @@ def _data() -> ConfigDict:
     data.num_workers = 0  # Grain worker processes (0 = render in the main process)
     data.prefetch = 2
     data.source = "jsonl"  # jsonl | tfds: where the train split is read from
+    # JSONL files of DESIGN §2 records (e.g. <DIR>/train.jsonl of `simulate --from`) added to
+    # every stage's training records; jsonl source only. The simulation's leakage check does
+    # not cover them (docs/data.md, "Mixing imported records into training").
+    data.mix_in = ()
+    data.mix_in_repeat = 1  # each mix_in file's records are included this many times (≥ 1)
     # Loss weight of the decision tokens (the names ranked up to generate_response and the
     # call's name; data/decisions.py) relative to the other target tokens, which are format
     # and copying. 1.0 is the paper's plain token-mean loss (docs/training.md).

@@ -26,6 +26,7 @@ def _step(name: str, started: float) -> None:
 
 
 def pipeline_command(config: ConfigDict, options: dict[str, str]) -> int:
+    from gentool_jax.data.sources import check_mix_in
     from gentool_jax.evaluate.command import evaluate_command
     from gentool_jax.model.registry import resolve_model
     from gentool_jax.simulate_command import check_inputs as check_simulate_inputs
@@ -39,6 +40,7 @@ def pipeline_command(config: ConfigDict, options: dict[str, str]) -> int:
     check_same_config(config, workdir)
     simulate_options = {"from": config.simulate.source, "out": ""}
     check_simulate_inputs(config, simulate_options)  # a bad path fails before the model fetch
+    check_mix_in(config.data.mix_in, config.data.mix_in_repeat, config.data.source)
 
     with _stage("model", f"model: {config.model.name}", started, durations):
         model_dir = resolve_model(config.model)

@@ -172,8 +172,9 @@ def make_train_iterator(
     """An endless, checkpointable iterator of process-local batches for one training stage.
 
     `records` is a JSONL file (`data.source="jsonl"`), the simulator's TFDS directory
-    (`data.source="tfds"`), or what `sources.load_records` read from one of them: `train`
-    reads the file once, before loading the model, so a malformed line fails first. The
+    (`data.source="tfds"`), or what `sources.load_training_records` read (one of them plus
+    any data.mix_in files): `train` reads the files once, before loading the model, so a
+    malformed line fails first. A path here reads only that file, never data.mix_in. The
     iterator's `dropped` / `samples` counters say how many samples were skipped as longer
     than `data.max_len` and how many were batched.
     """

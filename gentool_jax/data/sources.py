@@ -1,4 +1,5 @@
-"""Where training records come from: a JSONL file or the simulator's TFDS array_record dataset.
+"""Where training records come from: a JSONL file or the simulator's TFDS array_record dataset,
+plus any JSONL files mixed in (`data.mix_in`, e.g. public data imported by `simulate --from`).
 
 Both give a random-access sequence of validated DESIGN §2 records restricted to a stage's
 variants, which is what Grain's `MapDataset.source` needs for index-based, resumable shuffling.
@@ -6,6 +7,7 @@ variants, which is what Grain's `MapDataset.source` needs for index-based, resum
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -119,3 +121,61 @@ def load_records(
     if source == "tfds":
         return _load_tfds(path, split).with_variants(variants)
     raise GentoolError(f"data.source must be one of {', '.join(SOURCES)}, got {source!r}")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingRecords:
+    """The records every stage takes its variants from, and where they came from: the run's
+    metadata identifies each file, and the summary line says how much each contributed."""
+
+    records: Sequence[dict[str, Any]]  # the training file's, then each mixed-in file's
+    path: Path  # the training file (or TFDS directory)
+    main: int  # how many of `records` come from `path`
+    mixed: tuple[tuple[Path, int], ...]  # each data.mix_in file and its records (counted once)
+    repeat: int  # data.mix_in_repeat
+
+    def summary(self) -> str:
+        """`train: 33,660 records from A + 480 mixed in from B (240 ×2) = 34,140 records`."""
+        parts = [f"train: {self.main:,} records from {self.path}"]
+        parts += [f" + {count * self.repeat:,} mixed in from {path} ({count:,} ×{self.repeat})"
+                  for path, count in self.mixed]
+        return "".join(parts) + f" = {len(self.records):,} records"
+
+
+def check_mix_in(mix_in: Sequence[str | Path], repeat: Any, source: str) -> tuple[Path, ...]:
+    """The `data.mix_in` files as paths, refusing unusable settings before the (possibly
+    large) training file is read, so a typo fails in a second and names its field."""
+    if isinstance(mix_in, str | Path):
+        raise GentoolError(f"data.mix_in must be a tuple of JSONL paths, e.g. "
+                           f"\"('{mix_in}',)\"; got the single string {str(mix_in)!r}")
+    if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 1:
+        raise GentoolError(f"data.mix_in_repeat must be an int >= 1; got {repeat!r}")
+    paths = tuple(Path(path) for path in mix_in)
+    if paths and source != "jsonl":
+        raise GentoolError(f"data.mix_in takes JSONL files only and cannot be mixed into "
+                           f"data.source={source!r}; set data.source=jsonl to train on the "
+                           "simulation's train.jsonl with the mixed-in files")
+    for index, path in enumerate(paths):
+        if not path.is_file():
+            problem = "is a directory, not a JSONL file" if path.is_dir() else "does not exist"
+            raise GentoolError(f"data.mix_in[{index}]: {path} {problem}")
+    return paths
+
+
+def load_training_records(
+    path: str | Path, *, source: str = "jsonl", mix_in: Sequence[str | Path] = (),
+    repeat: int = 1,
+) -> TrainingRecords:
+    """The validated records of every variant that training reads: `path`'s (as
+    `load_records` gives them, unchanged when nothing is mixed in), then each `mix_in` file's
+    records `repeat` times in file order, to up-weight a small imported set. Every file is
+    read (so every line validated) before any record is used."""
+    files = check_mix_in(mix_in, repeat, source)
+    records = load_records(path, source=source)
+    main = len(records)
+    mixed = [load_records(file) for file in files]
+    if mixed:
+        records = [*records, *(record for part in mixed for _ in range(repeat)
+                               for record in part)]
+    return TrainingRecords(records, Path(path), main,
+                           tuple((file, len(part)) for file, part in zip(files, mixed)), repeat)

@@ -24,8 +24,8 @@ from gentool_jax.model import model_cache
 ITEMS = ("lora", "opt_state", "data", "metadata")
 # Config fields whose change makes the saved adapters, optimizer or data position meaningless.
 # `steps` is left out on purpose: extending a finished run is allowed.
-COMPATIBLE_KEYS = ("base_model", "train_data", "lora", "data", "stage", "optimizer", "seed",
-                   "stage2_init")
+COMPATIBLE_KEYS = ("base_model", "train_data", "mix_in", "lora", "data", "stage", "optimizer",
+                   "seed", "stage2_init")
 # What a resume after a divergence may change (`gentool-jax train --recover`): how the next
 # steps are taken, not what the saved state means.
 RECOVERY_KEYS = {"stage": ("lr", "warmup_steps"), "optimizer": ("clip_norm",)}
@@ -111,6 +111,32 @@ class StageCheckpoints:
         self.manager.close()
 
 
+def _mix_identity(mix_in: dict | None) -> dict | None:
+    """What must match for a resume: the mixed-in files' contents and the repeat; not their
+    paths, as for train_data, so a moved data directory still resumes. None when no file is
+    mixed in (the metadata then has no `mix_in`, as before the field existed)."""
+    if not mix_in:
+        return None
+    return {"fingerprints": [entry.get("fingerprint") for entry in mix_in.get("files", [])],
+            "repeat": mix_in.get("repeat")}
+
+
+def _describe_mix(mix_in: dict | None) -> str:
+    if not mix_in:
+        return "none"
+    return (", ".join(f"{entry.get('path')} (sha256 {str(entry.get('fingerprint'))[:12]})"
+                      for entry in mix_in.get("files", [])) + f" ×{mix_in.get('repeat')}")
+
+
+def _check_mix_in(saved: dict | None, current: dict | None, where: Path) -> None:
+    if _mix_identity(saved) != _mix_identity(current):
+        raise CheckpointError(
+            f"{where} was trained with other mixed-in records (data.mix_in: "
+            f"{_describe_mix(saved)}) than this run's ({_describe_mix(current)}). Use the "
+            "original data.mix_in and data.mix_in_repeat, or a new workdir to train from "
+            "scratch.")
+
+
 def check_compatible(saved: dict, current: dict, *, where: Path, recover: bool = False) -> None:
     """Refuse to resume when the base model, the data or a config that shapes the state has
     changed. With `recover`, the RECOVERY_KEYS fields may differ (a resume after divergence)."""
@@ -128,8 +154,9 @@ def check_compatible(saved: dict, current: dict, *, where: Path, recover: bool =
             f"{str(data_saved.get('fingerprint'))[:12]}) than this run's {data_now['path']} "
             f"(sha256 {data_now['fingerprint'][:12]}): the data was re-simulated or another "
             "--data given. Use the original data, or a new workdir to train from scratch.")
+    _check_mix_in(saved.get("mix_in"), current.get("mix_in"), where)
     for key in COMPATIBLE_KEYS:
-        if key in ("base_model", "train_data"):
+        if key in ("base_model", "train_data", "mix_in"):
             continue
         old, new = saved.get(key), current.get(key)
         if recover and key in RECOVERY_KEYS and isinstance(old, dict) and isinstance(new, dict):

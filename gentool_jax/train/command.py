@@ -8,7 +8,7 @@ import jax
 from ml_collections import ConfigDict
 
 from gentool_jax.config_view import RunSettings, section_view
-from gentool_jax.data.sources import load_records
+from gentool_jax.data.sources import TrainingRecords, check_mix_in, load_training_records
 from gentool_jax.errors import GentoolError
 from gentool_jax.model.settings import ModelSettings
 from gentool_jax.run_config import record_config
@@ -41,6 +41,19 @@ def default_data_path(config: ConfigDict) -> Path:
     return base / "tfds" if config.data.source == "tfds" else base / "train.jsonl"
 
 
+def data_inputs(training: TrainingRecords) -> dict:
+    """The run's `inputs` entries that identify its training records: `train_data`, plus
+    `mix_in` only when files are mixed in, so a run without them records exactly what runs
+    recorded before mix_in existed (and resumes their checkpoints)."""
+    inputs = {"train_data": {"path": str(training.path),
+                             "fingerprint": data_fingerprint(training.path)}}
+    if training.mixed:
+        inputs["mix_in"] = {"files": [{"path": str(path), "fingerprint": data_fingerprint(path)}
+                                      for path, _ in training.mixed],
+                            "repeat": training.repeat}
+    return inputs
+
+
 def run_training(config: ConfigDict, data_path: str | Path | None = None,
                  stages: list[str] | None = None, recover: bool = False) -> dict:
     """Train the given stages (default: all configured) and return {stage: summary}.
@@ -66,19 +79,26 @@ def run_training(config: ConfigDict, data_path: str | Path | None = None,
     # Inputs are checked before anything is written, so a failed start leaves the workdir as
     # it was (its config.json included).
     records_path = Path(data_path) if data_path else default_data_path(config)
+    # The mix settings first: with data.source=tfds the refusal says what to change, where a
+    # missing TFDS directory would send the user to simulate one that could not be mixed.
+    check_mix_in(config.data.mix_in, config.data.mix_in_repeat, config.data.source)
     if not records_path.exists():
         raise GentoolError(f"training data {records_path} does not exist; run `gentool-jax "
                            "simulate` first or pass --data=PATH")
     # Read (and so validated) once, before the model loads: a malformed line fails in seconds,
-    # and every stage takes its variants from these records.
-    records = load_records(records_path, source=config.data.source)
+    # and every stage takes its variants from these records (data.mix_in files included).
+    training = load_training_records(records_path, source=config.data.source,
+                                     mix_in=config.data.mix_in,
+                                     repeat=config.data.mix_in_repeat)
+    if training.mixed and jax.process_index() == 0:
+        print(training.summary(), flush=True)
     mesh = make_mesh(config.mesh)
     model_dir = resolve_model(model)
     tokenizer = load_tokenizer(model_dir)
     inputs = {
         "base_model": {"name": model.name,
                        "fingerprint": model_fingerprint(model_dir)},
-        "train_data": {"path": str(records_path), "fingerprint": data_fingerprint(records_path)},
+        **data_inputs(training),
     }
     if jax.process_index() == 0:
         record_config(config, workdir)
@@ -94,7 +114,7 @@ def run_training(config: ConfigDict, data_path: str | Path | None = None,
             continue
         seed = run.seed + 1000 * (train.stages.index(stage) + 1)
         state = build_stage(config, stage, model_dir, workdir, mesh, seed=seed)
-        summaries[stage] = run_stage(config, stage, state, records=records,
+        summaries[stage] = run_stage(config, stage, state, records=training.records,
                                      tokenizer=tokenizer, workdir=workdir, mesh=mesh,
                                      inputs=inputs, seed=seed, recover=recover)
         del state

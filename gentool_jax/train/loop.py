@@ -38,7 +38,8 @@ from gentool_jax.train.views import StageConfig, TrainConfig
 
 def stage_metadata(config: ConfigDict, stage: str, inputs: dict, init: dict) -> dict:
     """What a checkpoint records so a resume can prove it continues the same run; `inputs`
-    identifies the base model and the training records (`base_model`, `train_data`). The
+    identifies the base model and the training records (`base_model`, `train_data`, and
+    `mix_in` when data.mix_in files are mixed in: `command.data_inputs`). The
     values are the raw config's, not a view's (the seed's view is the same `int`): a resume
     compares them with what earlier runs saved."""
     stage_config = config.train[stage]
@@ -127,7 +128,8 @@ def run_stage(config: ConfigDict, stage: str, state: StageState, *, records: Seq
               tokenizer: Any, workdir: Path, mesh: Any, inputs: dict, seed: int,
               recover: bool = False) -> dict:
     """Train `stage` to its configured step count; returns its summary (also written as DONE).
-    `records` are the training records of every variant (`sources.load_records`)."""
+    `records` are the training records of every variant, data.mix_in files included
+    (`sources.load_training_records`)."""
     stage_config = section_view(StageConfig, config.train[stage])
     train = section_view(TrainConfig, config.train)
     data = section_view(DataConfig, config.data)
