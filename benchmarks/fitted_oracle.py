@@ -13,6 +13,13 @@ layers, HF transformers, torch being a benchmark dependency); a low-rank bilinea
 offered tools, and then scored on the `--eval` splits (file name stems in DIR): how often the
 top-scoring offered tool is gold, on the tool-needing records.
 
+With `--context` the query side is no longer the query alone: it is the hidden state at the
+position where the model, reading its whole prompt (`data.tool_style="compact"`, the tools
+listed before the query), predicts the first token of the first ranked name, i.e. where a
+GenTool reply makes its choice. Fitted against the same isolated tool vectors, it asks whether
+that position already carries the query's meaning in a form a map can match to the tools, or
+whether the prompt's layout keeps it from getting there.
+
 Reading it: if the fitted map reaches the held-out-wording split (`validation_wording`, written
 by `simulate.wording_validation=true`) well above chance, the information is in the base
 model's representation and a fine-tuning recipe that lands at chance there is failing to use
@@ -63,13 +70,43 @@ def encode(model, tokenizer, texts: list[str], layers: list[int],
     return out
 
 
+def decision_prefix(record: dict, tokenizer, style: str) -> list[int]:
+    """Prompt and target tokens up to, not including, the first token of the first ranked
+    name: the last position of this prefix is where the choice is predicted."""
+    from gentool_jax.data.decisions import decision_spans, token_char_ends, tokens_of_span
+    from gentool_jax.data.render import encode_example, encode_prompt, target_text
+
+    example = encode_example(record, tokenizer, style=style, include_ranking=True,
+                             include_call=False, ranking_target="useful")
+    start = len(encode_prompt(record, tokenizer, style))
+    target = target_text(record, include_ranking=True, include_call=False,
+                         ranking_target="useful")
+    ends = token_char_ends(tokenizer, example.tokens[start:-1], target)
+    first = start + int(tokens_of_span(ends, decision_spans(target, record).first_ranked)[0])
+    return list(example.tokens[:first])
+
+
+def encode_decisions(model, tokenizer, records: list[dict], layers: list[int],
+                     style: str = "compact") -> dict[str, np.ndarray]:
+    """Record id -> `[len(layers), hidden]` hidden states at its decision position."""
+    import torch
+
+    out: dict[str, np.ndarray] = {}
+    for record in records:
+        ids = torch.tensor([decision_prefix(record, tokenizer, style)])
+        with torch.no_grad():
+            states = model(ids, output_hidden_states=True).hidden_states
+        out[record["id"]] = np.stack([states[layer][0, -1].numpy() for layer in layers])
+    return out
+
+
 def candidates(records: list[dict], vectors: dict[str, np.ndarray]
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Queries `[n, L, H]`, offered tools `[n, T, L, H]` (zero-padded), a score mask `[n, T]`
     (0 where a tool is offered, -inf on padding) and the gold index `[n]`."""
     width = max(len(r["tools"]) for r in records)
     layers, hidden = next(iter(vectors.values())).shape
-    queries = np.stack([vectors[r["query"]] for r in records])
+    queries = np.stack([vectors.get(r["id"], vectors.get(r["query"])) for r in records])
     tools = np.zeros((len(records), width, layers, hidden), np.float32)
     gold = np.zeros(len(records), np.int64)
     valid = np.zeros((len(records), width), bool)
@@ -80,6 +117,13 @@ def candidates(records: list[dict], vectors: dict[str, np.ndarray]
             valid[i, j] = True
         gold[i] = names.index(record["call"]["name"])
     return queries, tools, np.where(valid, 0.0, -np.inf).astype(np.float32), gold
+
+
+def standardized(vectors: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Centred, and scaled to unit mean variance per layer, over the vectors given."""
+    stack = np.stack(list(vectors.values()))  # [items, L, H]
+    mean, scale = stack.mean(0), stack.std(0).mean(-1, keepdims=True) + 1e-6
+    return {key: (v - mean) / scale for key, v in vectors.items()}
 
 
 def main() -> None:
@@ -94,6 +138,8 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--base", default="smollm2-135m-instruct")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--context", action="store_true",
+                        help="query side: the in-prompt hidden state at the decision position")
     args = parser.parse_args()
 
     import ml_collections
@@ -118,17 +164,20 @@ def main() -> None:
 
     train = needing("train", args.train_n)
     evals = {split: needing(split, args.eval_n) for split in args.eval}
-    texts = sorted({r["query"] for rs in (train, *evals.values()) for r in rs}
-                   | {tool_text(t) for rs in (train, *evals.values()) for r in rs
-                      for t in r["tools"]})
+    everything = [r for rs in (train, *evals.values()) for r in rs]
+    texts = {tool_text(t) for r in everything for t in r["tools"]}
+    if not args.context:
+        texts |= {r["query"] for r in everything}
     started = time.perf_counter()
-    vectors = encode(model, tokenizer, texts, args.layers)
-    print(f"encoded {len(texts)} texts in {time.perf_counter() - started:.0f} s "
+    vectors = encode(model, tokenizer, sorted(texts), args.layers)
+    if args.context:
+        vectors = {**standardized(vectors),
+                   **standardized(encode_decisions(model, tokenizer, everything, args.layers))}
+    else:
+        vectors = standardized(vectors)
+    prompts = f" and {len(everything)} prompts" if args.context else ""
+    print(f"encoded {len(texts)} texts{prompts} in {time.perf_counter() - started:.0f} s "
           f"({args.base}, frozen, layers {args.layers})")
-
-    stack = np.stack(list(vectors.values()))  # [texts, L, H]
-    mean, scale = stack.mean(0), stack.std(0).mean(-1, keepdims=True) + 1e-6
-    vectors = {text: (v - mean) / scale for text, v in vectors.items()}
 
     def tensors(records: list[dict]):
         return [torch.from_numpy(a) for a in candidates(records, vectors)]
