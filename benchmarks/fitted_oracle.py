@@ -13,6 +13,9 @@ layers, HF transformers, torch being a benchmark dependency); a low-rank bilinea
 offered tools, and then scored on the `--eval` splits (file name stems in DIR): how often the
 top-scoring offered tool is gold, on the tool-needing records.
 
+With `--adapter` the vectors come from a fine-tuned model (a PEFT export of a training run)
+instead: does fine-tuning keep what the base model represents, or wear it away?
+
 With `--context` the query side is no longer the query alone: it is the hidden state at the
 position where the model, reading its whole prompt (`data.tool_style="compact"`, the tools
 listed before the query), predicts the first token of the first ranked name, i.e. where a
@@ -138,6 +141,8 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--base", default="smollm2-135m-instruct")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--adapter", type=Path, default=None,
+                        help="a PEFT adapter (an exported checkpoint) applied to the base model")
     parser.add_argument("--context", action="store_true",
                         help="query side: the in-prompt hidden state at the decision position")
     args = parser.parse_args()
@@ -155,6 +160,10 @@ def main() -> None:
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     model = AutoModelForCausalLM.from_pretrained(str(path), dtype=torch.float32).eval()
+    if args.adapter is not None:
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, str(args.adapter)).merge_and_unload().eval()
 
     rng = random.Random(args.seed)
 
@@ -176,8 +185,9 @@ def main() -> None:
     else:
         vectors = standardized(vectors)
     prompts = f" and {len(everything)} prompts" if args.context else ""
+    adapted = f" + {args.adapter}" if args.adapter else ""
     print(f"encoded {len(texts)} texts{prompts} in {time.perf_counter() - started:.0f} s "
-          f"({args.base}, frozen, layers {args.layers})")
+          f"({args.base}{adapted}, frozen, layers {args.layers})")
 
     def tensors(records: list[dict]):
         return [torch.from_numpy(a) for a in candidates(records, vectors)]
