@@ -103,11 +103,15 @@ def encode_decisions(model, tokenizer, records: list[dict], layers: list[int],
     return out
 
 
-def candidates(records: list[dict], vectors: dict[str, np.ndarray]
+ABSTAIN = "generate_response"
+
+
+def candidates(records: list[dict], vectors: dict[str, np.ndarray], width: int | None = None
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Queries `[n, L, H]`, offered tools `[n, T, L, H]` (zero-padded), a score mask `[n, T]`
-    (0 where a tool is offered, -inf on padding) and the gold index `[n]`."""
-    width = max(len(r["tools"]) for r in records)
+    (0 where a tool is offered, -inf on padding) and the gold index `[n]`; gold is `T` (one
+    past the tools: the abstain column `scores` appends) where the call is `generate_response`."""
+    width = width or max(len(r["tools"]) for r in records)
     layers, hidden = next(iter(vectors.values())).shape
     queries = np.stack([vectors.get(r["id"], vectors.get(r["query"])) for r in records])
     tools = np.zeros((len(records), width, layers, hidden), np.float32)
@@ -118,7 +122,8 @@ def candidates(records: list[dict], vectors: dict[str, np.ndarray]
         for j, tool in enumerate(record["tools"]):
             tools[i, j] = vectors[tool_text(tool)]
             valid[i, j] = True
-        gold[i] = names.index(record["call"]["name"])
+        call = record["call"]["name"]
+        gold[i] = width if call == ABSTAIN else names.index(call)
     return queries, tools, np.where(valid, 0.0, -np.inf).astype(np.float32), gold
 
 
@@ -145,6 +150,9 @@ def main() -> None:
                         help="a PEFT adapter (an exported checkpoint) applied to the base model")
     parser.add_argument("--context", action="store_true",
                         help="query side: the in-prompt hidden state at the decision position")
+    parser.add_argument("--with-none", action="store_true",
+                        help="all variants; generate_response is a candidate with a learned "
+                             "query-side score; reports pooled TSA and abstention F1")
     args = parser.parse_args()
 
     import ml_collections
@@ -167,8 +175,10 @@ def main() -> None:
 
     rng = random.Random(args.seed)
 
+    kept = ("none", *TOOL_VARIANTS) if args.with_none else TOOL_VARIANTS
+
     def needing(split: str, n: int) -> list[dict]:
-        records = [r for r in read(args.data / f"{split}.jsonl") if r["variant"] in TOOL_VARIANTS]
+        records = [r for r in read(args.data / f"{split}.jsonl") if r["variant"] in kept]
         return rng.sample(records, min(n, len(records)))
 
     train = needing("train", args.train_n)
@@ -189,23 +199,34 @@ def main() -> None:
     print(f"encoded {len(texts)} texts{prompts} in {time.perf_counter() - started:.0f} s "
           f"({args.base}{adapted}, frozen, layers {args.layers})")
 
+    width = max(len(r["tools"]) for r in everything)
+
     def tensors(records: list[dict]):
-        return [torch.from_numpy(a) for a in candidates(records, vectors)]
+        return [torch.from_numpy(a) for a in candidates(records, vectors, width)]
 
     q_train, t_train, pad_train, gold_train = tensors(train)
     n_layers, hidden = q_train.shape[1:]
     u = torch.nn.Parameter(torch.randn(n_layers, hidden, args.rank) * 0.01)
     v = torch.nn.Parameter(torch.randn(n_layers, hidden, args.rank) * 0.01)
-    optimizer = torch.optim.AdamW([u, v], lr=args.lr, weight_decay=0.01)
+    abstain = torch.nn.Parameter(torch.zeros(n_layers, hidden))
+    abstain_bias = torch.nn.Parameter(torch.zeros(n_layers))
+    optimizer = torch.optim.AdamW([u, v, abstain, abstain_bias], lr=args.lr, weight_decay=0.01)
 
     def scores(q, t, pad, fitted: bool):
-        """`[n, L, T]`: cosine, plus the low-rank bilinear term when fitted."""
+        """`[n, L, T (+1)]`: cosine, plus the low-rank bilinear term when fitted; with
+        `--with-none` one more column, `generate_response`, scored from the query alone."""
         cos = torch.einsum("nlh,ntlh->nlt", torch.nn.functional.normalize(q, dim=-1),
                            torch.nn.functional.normalize(t, dim=-1)) * 10
         if fitted:
             cos = cos + torch.einsum("nlr,ntlr->nlt", torch.einsum("nlh,lhr->nlr", q, u),
                                      torch.einsum("ntlh,lhr->ntlr", t, v)) / hidden
-        return cos + pad[:, None, :]
+        cos = cos + pad[:, None, :]
+        if not args.with_none:
+            return cos
+        refusal = torch.einsum("nlh,lh->nl", q, abstain) / hidden ** 0.5 + abstain_bias
+        if not fitted:  # unfitted: abstain when no tool's cosine clears the median one
+            refusal = cos.max(-1).values.median() * torch.ones_like(refusal)
+        return torch.cat([cos, refusal[..., None]], -1)
 
     for _ in range(args.steps):
         batch = torch.randint(0, len(train), (256,))
@@ -220,6 +241,9 @@ def main() -> None:
           f"records, {args.steps} steps; last training loss {loss.item():.3f}")
 
     rows = [("train (fitted on)", train), *evals.items()]
+    if args.with_none:
+        report_with_none(rows, tensors, scores, args.layers)
+        return
     print("| split | n | uniform | " + " | ".join(
         f"L{layer} cosine | L{layer} fitted" for layer in args.layers) + " |")
     print("|---|---|---|" + "---|---|" * len(args.layers))
@@ -234,6 +258,34 @@ def main() -> None:
         per_layer = " | ".join(f"{cells[0][i]:.3f} | {cells[1][i]:.3f}"
                                for i in range(len(args.layers)))
         print(f"| {name} | {len(records)} | {uniform:.3f} | {per_layer} |")
+
+
+def report_with_none(rows, tensors, scores, layers: list[int]) -> None:
+    """Per split and layer (fitted map): gold on tool-needing records, `none` answered
+    `generate_response`, pooled TSA, abstention F1, and the always-abstain TSA."""
+    import torch
+
+    print("| split | layer | n | tool-needing | none | pooled TSA | abstention F1 | abstain-all |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name, records in rows:
+        q, t, pad, gold = tensors(records)
+        with torch.no_grad():
+            picks = scores(q, t, pad, True).argmax(-1)  # [n, L]
+        refuse_col = t.shape[1]
+        gold_refuses = gold == refuse_col
+        for index, layer in enumerate(layers):
+            pick = picks[:, index]
+            correct = pick == gold
+            said = pick == refuse_col
+            both = (said & gold_refuses).sum().item()
+            precision = both / max(said.sum().item(), 1)
+            recall = both / max(gold_refuses.sum().item(), 1)
+            f1 = 2 * precision * recall / max(precision + recall, 1e-9)
+            print(f"| {name} | {layer} | {len(records)} | "
+                  f"{correct[~gold_refuses].float().mean().item():.3f} | "
+                  f"{correct[gold_refuses].float().mean().item():.3f} | "
+                  f"{correct.float().mean().item():.3f} | {f1:.3f} | "
+                  f"{gold_refuses.float().mean().item():.3f} |")
 
 
 if __name__ == "__main__":

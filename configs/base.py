@@ -22,6 +22,7 @@ def get_config() -> ConfigDict:
     config.mesh = _mesh()
     config.distributed = _distributed()
     config.train = _train()
+    config.selector = _selector()
     config.sample = _sample()
     config.evaluate = _evaluate()
     config.serve = _serve()
@@ -221,6 +222,23 @@ def _train() -> ConfigDict:
     train.probe.every = 0
     train.probe.data = ""
     return train
+
+
+def _selector() -> ConfigDict:
+    selector = ConfigDict()
+    # A selection head on the trained model's pooled vectors picks the tool (or
+    # generate_response) that constrained decoding then makes the reply rank first and call
+    # (docs/selector.md). Off here: the paper's method selects by generation alone.
+    selector.enabled = False
+    selector.records = 4000  # training records fitted on (seeded sample, all variants)
+    selector.rank = 64  # of the bilinear query-tool map
+    selector.steps = 1000
+    selector.batch_size = 256
+    selector.lr = 1e-3
+    selector.weight_decay = 0.01
+    selector.encode_batch = 32  # texts per encoding forward pass
+    selector.validation_records = 400  # per held-out split scored after fitting
+    return selector
 
 
 def _sample() -> ConfigDict:

@@ -41,6 +41,9 @@ def get_config():
     # share a prefill). The base model's zero-shot row is left out of the CPU budget: it never
     # stops before max_new_tokens (≈12 more minutes on 2 cores the first time; cached after):
     # add it with --config.evaluate.baselines="('bm25', 'base_model')".
+    # The tool is picked by a selection head on the trained model's vectors, which reads new
+    # wordings where generation alone stays at chance (docs/selector.md, docs/results.md).
+    config.selector.enabled = True
     config.evaluate.max_samples_per_split = 64
     config.evaluate.baselines = ("bm25",)
     return config

@@ -67,6 +67,14 @@ COMMANDS: dict[str, Command] = {
                    "or clip_norm (otherwise a resume refuses any config change)."),
         ),
     ),
+    "fit-selector": Command(
+        "Fit the selection head on a trained checkpoint's vectors (docs/selector.md).",
+        "gentool_jax.selector.command:fit_selector_command",
+        (
+            Option("checkpoint", "", "Stage checkpoint to fit on (default: latest of the "
+                   "last stage)."),
+        ),
+    ),
     "evaluate": Command(
         "Sample from the model and score it per scenario and variant (DESIGN §5).",
         "gentool_jax.evaluate.command:evaluate_command",

@@ -1,4 +1,5 @@
-"""`gentool-jax pipeline`: fetch model → simulate → stage 1 → stage 2 → evaluate → export.
+"""`gentool-jax pipeline`: fetch model → simulate → stage 1 → stage 2 → (selection head) →
+evaluate → export.
 
 Each step is itself resumable (the simulator skips a finished dataset, training resumes from its
 latest checkpoint and skips finished stages, evaluation reuses saved generations), so running the
@@ -29,6 +30,7 @@ def pipeline_command(config: ConfigDict, options: dict[str, str]) -> int:
     from gentool_jax.data.sources import check_mix_in
     from gentool_jax.evaluate.command import evaluate_command
     from gentool_jax.model.registry import resolve_model
+    from gentool_jax.selector.command import fit_selector_command
     from gentool_jax.simulate_command import check_inputs as check_simulate_inputs
     from gentool_jax.simulate_command import simulate_command
     from gentool_jax.train.command import train_command
@@ -57,6 +59,9 @@ def pipeline_command(config: ConfigDict, options: dict[str, str]) -> int:
         train_command(config, {"stage": "all", "data": ""})
 
     last_stage = workdir / config.train.stages[-1]
+    if config.selector.enabled:
+        with _stage("selector", "fit-selector", started, durations):
+            fit_selector_command(config, {"checkpoint": str(last_stage)})
     with _stage("evaluate", "evaluate", started, durations):
         evaluate_command(config, {"checkpoint": str(last_stage), "data": "", "out": ""})
 

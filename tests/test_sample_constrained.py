@@ -304,6 +304,30 @@ def test_useful_rankings_end_at_generate_response_and_read_back_whole(tiny):
     assert parse_output(abstain, names, ranking_target="useful").ranking == [DEFAULT_TOOL, *names]
 
 
+def test_a_fixed_first_name_holds_the_ranking_and_the_call_to_it(tiny):
+    """The selection head's pick (`ReplyFormat.first_ranked` + `call_names`) is the only
+    opening the grammar takes, in both ranking targets, abstention included."""
+    from gentool_jax.evaluate.command import selected_reply
+
+    _, tokenizer, stops, constrainer = tiny
+    tools = [{"name": name, "parameters": {}} for name in ("get_weather", "get_news")]
+    for target in ("full", "useful"):
+        base = ReplyFormat(True, True, ranking_target=target)
+        for pick, other in (("get_news", "get_weather"), (DEFAULT_TOOL, "get_news")):
+            held = selected_reply(base, pick)
+            for first in (pick, other):
+                record = {"ranking": [first, *[n for n in ("get_weather", "get_news",
+                                                           DEFAULT_TOOL) if n != first]],
+                          "call": {"name": first, "arguments": {}}}
+                text = target_text(record, include_ranking=True, include_call=True,
+                                   ranking_target=target)
+                assert matcher_accepts(constrainer, tokenizer, stops, tools, base, text)
+                assert matcher_accepts(constrainer, tokenizer, stops, tools, held,
+                                       text) == (first == pick), (target, pick, text)
+    with pytest.raises(GrammarError, match="must open with 'search'"):
+        constrainer.grammars.matcher(tools, ReplyFormat(first_ranked="search"))
+
+
 def test_a_schema_the_engine_refuses_is_a_one_line_error_naming_the_tool(tiny):
     _, _, _, constrainer = tiny
     tools = [{"name": "ok_tool", "parameters": {"type": "object", "properties": {}}},

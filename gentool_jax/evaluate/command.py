@@ -156,9 +156,11 @@ def _validation_records(config: ConfigDict) -> list[Record]:
     return list(read_records(path)) if path.is_file() else []
 
 
-def _weights_roots(config: ConfigDict, system: str, checkpoint: str | None) -> list[Path]:
+def _weights_roots(config: ConfigDict, system: str, checkpoint: str | None,
+                   selector: Path | None = None) -> list[Path]:
     """The files a model system's weights come from: the base model directory, plus for the
-    trained system the given checkpoint and every stage's checkpoints (the stage chain)."""
+    trained system the given checkpoint and every stage's checkpoints (the stage chain), and
+    the selection head it selects with."""
     from gentool_jax.model.registry import resolve_model
 
     roots = [resolve_model(section_view(ModelSettings, config.model))]
@@ -171,6 +173,8 @@ def _weights_roots(config: ConfigDict, system: str, checkpoint: str | None) -> l
             roots.append(workdir / str(stage) / "checkpoints")
             if str(stage) in parts:
                 break
+        if selector is not None:
+            roots.append(selector)
     return [root for root in dict.fromkeys(roots) if root.exists()]
 
 
@@ -201,6 +205,27 @@ def reply_format(config: ConfigDict, system: str, checkpoint: str | None) -> Any
                        ranking_target=str(config.data.ranking_target))
 
 
+def selected_reply(reply: Any, pick: str) -> Any:
+    """`reply` with the selection head's pick as the ranking's first name and the call's."""
+    return dataclasses.replace(reply, first_ranked=pick if reply.include_ranking else None,
+                               call_names=(pick,) if reply.include_call else None)
+
+
+def _selection_head(config: ConfigDict, system: str, checkpoint: str | None) -> Any:
+    """The trained system's selection head (docs/selector.md), or None: off, not the trained
+    system, or an export. Needs constrained decoding, which is what holds replies to it."""
+    from gentool_jax.selector.use import head_for
+
+    if system != TRAINED:
+        return None
+    head = head_for(config, checkpoint or "")
+    if head is not None and not section_view(SampleSettings, config.sample).constrained:
+        raise GentoolError("selector.enabled: the head's pick is held by constrained decoding; "
+                           "set --config.sample.constrain=tools or "
+                           "--config.selector.enabled=false")
+    return head
+
+
 def run_model_system(config: ConfigDict, records: list[Record], system: str,
                       checkpoint: str | None, mesh: Any) -> SystemRun:
     """Generations of one model system: from the content cache where the weights, prompt and
@@ -208,6 +233,7 @@ def run_model_system(config: ConfigDict, records: list[Record], system: str,
     `config.sample` values, as the generations cached by earlier runs were keyed."""
     from gentool_jax.data.render import encode_prompt
     from gentool_jax.model.model_cache import cache_root
+    from gentool_jax.selector.use import pick_names, selector_dir
 
     model_settings = section_view(ModelSettings, config.model)
     seed = section_view(RunSettings, config).seed
@@ -215,8 +241,10 @@ def run_model_system(config: ConfigDict, records: list[Record], system: str,
     style = str(config.data.tool_style)
     prompts = [encode_prompt(record, tokenizer, style) for record in records]
     sampling = sampling_fields(config.sample)
+    head = _selection_head(config, system, checkpoint)
+    selector = selector_dir(config) if head is not None else None
     fingerprint = system_fingerprint(
-        weights=directory_digest(_weights_roots(config, system, checkpoint)),
+        weights=directory_digest(_weights_roots(config, system, checkpoint, selector)),
         dtype=model_settings.dtype, param_dtype=model_settings.param_dtype,
         sampling=sampling, seed=seed, prompts=prompts)
     cache = GenerationCache(cache_root(model_settings) / "generations", fingerprint)
@@ -225,7 +253,8 @@ def run_model_system(config: ConfigDict, records: list[Record], system: str,
     keys = [prompt_key(prompt) for prompt in prompts]
     missing = [i for i, key in enumerate(keys) if key not in saved]
     decoding = "constrained" if section_view(SampleSettings, config.sample).constrained else "free"
-    info: dict[str, Any] = {"reused": len(records) - len(missing), "decoding": decoding}
+    info: dict[str, Any] = {"reused": len(records) - len(missing), "decoding": decoding,
+                            "selection": "head" if head is not None else "model"}
     seconds = 0.0
     if missing:
         from gentool_jax.train.inference import load_for_inference
@@ -234,10 +263,15 @@ def run_model_system(config: ConfigDict, records: list[Record], system: str,
                                       checkpoint or "", mesh)
         print(f"evaluate: generating with {system} on {len(missing)} records "
               f"({info['reused']} reused from the generation cache)")
+        reply = reply_format(config, system, checkpoint)
+        replies = None
+        if head is not None:
+            picks = pick_names(head, model, tokenizer, [records[i] for i in missing],
+                               int(config.selector.encode_batch))
+            replies = [selected_reply(reply, pick) for pick in picks]
         run = run_model(system, model, tokenizer, [records[i] for i in missing],
                         sample_config=section_view(SampleSettings, config.sample),
-                        tool_style=style, seed=seed, mesh=mesh,
-                        reply=reply_format(config, system, checkpoint))
+                        tool_style=style, seed=seed, mesh=mesh, reply=reply, replies=replies)
         del model
         gc.collect()
         fresh = dict(zip((keys[i] for i in missing), run.generations))

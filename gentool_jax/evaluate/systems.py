@@ -73,7 +73,8 @@ def run_bm25(records: Sequence[Record], validation: Sequence[Record]) -> SystemR
 
 def run_model(name: str, model: Any, tokenizer: Any, records: Sequence[Record], *,
               sample_config: SampleSettings | ConfigDict, tool_style: str, seed: int = 0,
-              mesh: Any = None, prefix_cache: bool = True, reply: Any = None) -> SystemRun:
+              mesh: Any = None, prefix_cache: bool = True, reply: Any = None,
+              replies: Sequence[Any] | None = None) -> SystemRun:
     """Prompt `model` with every record (the training prompt, generation header included).
 
     With `prefix_cache`, records presenting the same tools in the same order share the prefill
@@ -81,7 +82,8 @@ def run_model(name: str, model: Any, tokenizer: Any, records: Sequence[Record], 
     greedy answers are the same either way. `sample_config` is a `SampleSettings` or the
     `config.sample` section it views. With `sample.constrain="tools"` each reply is held to its
     record's toolset grammar in the `reply` format (a `sample.grammar.ReplyFormat`; default:
-    ranking and call, as the model is prompted).
+    ranking and call, as the model is prompted); `replies` gives each record its own (the
+    selection head's pick fixed in it, docs/selector.md).
     """
     sample = section_view(SampleSettings, sample_config)
     from gentool_jax.data.render import encode_prompt
@@ -99,8 +101,9 @@ def run_model(name: str, model: Any, tokenizer: Any, records: Sequence[Record], 
     constraint: dict[str, Any] = {}
     if sample.constrained:
         constraint = dict(constrainer=Constrainer(tokenizer, model.config.vocab_size, stops),
-                          grammars=[RowGrammar.of(r["tools"], reply or FULL_REPLY)
-                                    for r in records])
+                          grammars=[RowGrammar.of(r["tools"], row_reply)
+                                    for r, row_reply in zip(records, replies or [
+                                        reply or FULL_REPLY] * len(records))])
     start = time.perf_counter()
     result = generate_with_outcomes(
         model, prompts, max_new_tokens=sample.max_new_tokens, stop_ids=stops,

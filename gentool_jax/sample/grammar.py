@@ -54,6 +54,9 @@ class ReplyFormat:
     call_names: tuple[str, ...] | None = None
     # "useful": the ranking ends at generate_response (`data.render.target_text`)
     ranking_target: str = "full"
+    # The name the ranking must open with (the selection head's pick, docs/selector.md); None
+    # = any offered name.
+    first_ranked: str | None = None
 
     def __post_init__(self):
         if not (self.include_ranking or self.include_call):
@@ -120,11 +123,13 @@ def _arguments_schema(tool: dict[str, Any], options: GrammarOptions) -> dict[str
     return {**schema, "x-guidance": _JSON_OPTIONS}
 
 
-def _ranking_rules(names: Sequence[str]) -> list[str]:
-    """`ranking`: `[` + every name once, `, `-separated + `]`, via a parametric set of bits."""
+def _ranking_rules(names: Sequence[str], first_ranked: str | None = None) -> list[str]:
+    """`ranking`: `[` + every name once, `, `-separated + `]`, via a parametric set of bits;
+    opening with `first_ranked` when given."""
     count = len(names)
     first = " | ".join(f"{_lark_string(_name_json(name))} rank_rest::set_bit({i})"
-                       for i, name in enumerate(names))
+                       for i, name in enumerate(names)
+                       if first_ranked in (None, name))
     rest = " | ".join([f'"" %if is_ones([0:{count}])'] + [
         f"{_lark_string(', ' + _name_json(name))} rank_rest::set_bit({i}) %if bit_clear({i})"
         for i, name in enumerate(names)])
@@ -132,14 +137,16 @@ def _ranking_rules(names: Sequence[str]) -> list[str]:
             f"rank_rest::_ : {rest}"]
 
 
-def _useful_ranking_rules(names: Sequence[str]) -> list[str]:
+def _useful_ranking_rules(names: Sequence[str], first_ranked: str | None = None) -> list[str]:
     """`ranking` for `ranking_target="useful"`: tools each at most once, then
-    `generate_response`, which closes the list."""
+    `generate_response`, which closes the list; opening with `first_ranked` when given."""
     tools = [name for name in names if name != DEFAULT_TOOL]
     stop = _name_json(DEFAULT_TOOL)
-    first = " | ".join([_lark_string(stop)] + [
+    if first_ranked == DEFAULT_TOOL:  # nothing follows it: a plain rule, no name set to keep
+        return [f'ranking: "[" {_lark_string(stop)} "]"']
+    first = " | ".join([_lark_string(stop)] * (first_ranked is None) + [
         f"{_lark_string(_name_json(name))} rank_rest::set_bit({i})"
-        for i, name in enumerate(tools)])
+        for i, name in enumerate(tools) if first_ranked in (None, name)])
     rest = " | ".join([_lark_string(", " + stop)] + [
         f"{_lark_string(', ' + _name_json(name))} rank_rest::set_bit({i}) %if bit_clear({i})"
         for i, name in enumerate(tools)])
@@ -185,6 +192,9 @@ def reply_grammar(tools: Sequence[dict[str, Any]], reply: ReplyFormat = FULL_REP
     if unknown or not callable_names:
         raise GrammarError(f"the call may name {callable_names or 'no tool'}, which the "
                            f"toolset {names} does not offer")
+    if reply.first_ranked is not None and reply.first_ranked not in names:
+        raise GrammarError(f"the ranking must open with {reply.first_ranked!r}, which the "
+                           f"toolset {names} does not offer")
     lines = []
     if reply.include_ranking and reply.include_call:
         lines.append('start: "Ranking: " ranking "\\nCall: " call')
@@ -193,8 +203,9 @@ def reply_grammar(tools: Sequence[dict[str, Any]], reply: ReplyFormat = FULL_REP
     else:
         lines.append('start: "Call: " call')
     if reply.include_ranking:
-        lines += (_useful_ranking_rules(names) if reply.ranking_target == "useful"
-                  else _ranking_rules(names))
+        lines += (_useful_ranking_rules(names, reply.first_ranked)
+                  if reply.ranking_target == "useful"
+                  else _ranking_rules(names, reply.first_ranked))
     if reply.include_call:
         lines += _call_rules(tools, callable_names, options)
     return "\n".join(lines) + "\n"

@@ -1,0 +1,92 @@
+"""`gentool-jax fit-selector [--checkpoint=DIR]`: fit the selection head on a trained
+checkpoint's vectors of the training records, score it on validation, save it beside the run.
+
+Re-running with the same checkpoint, data and settings finds the saved head and stops (the
+pipeline relies on that to resume); a different checkpoint or setting refits, and the new head
+replaces the old one only once it is complete.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from typing import Any
+
+from ml_collections import ConfigDict
+
+from gentool_jax.config_view import RunSettings, section_view
+from gentool_jax.errors import GentoolError
+from gentool_jax.records import Record, read_records
+from gentool_jax.selector.fit import (
+    SelectorSettings,
+    candidates,
+    choose,
+    fit_head,
+    selection_metrics,
+    texts_of,
+)
+from gentool_jax.selector.store import read_info, save_head
+from gentool_jax.selector.use import checkpoint_id, selector_dir
+
+# Held-out splits the head is scored on after fitting, where the data directory has them.
+SCORED_SPLITS = ("validation", "validation_wording")
+
+
+def _sample(records: list[Record], limit: int, seed: int) -> list[Record]:
+    if limit <= 0 or len(records) <= limit:
+        return records
+    return random.Random(seed).sample(records, limit)
+
+
+def fit_selector_command(config: ConfigDict, options: dict[str, str]) -> int:
+    from gentool_jax.data.sources import load_training_records
+    from gentool_jax.selector.encode import pooled_states
+    from gentool_jax.train.checkpoint import data_fingerprint
+    from gentool_jax.train.command import default_data_path
+    from gentool_jax.train.inference import load_for_inference
+
+    settings = section_view(SelectorSettings, config.selector)
+    run = section_view(RunSettings, config)
+    checkpoint = options.get("checkpoint", "")
+    bound = checkpoint_id(config, checkpoint)
+    if bound is None:
+        raise GentoolError(f"--checkpoint={checkpoint}: a selection head is fitted on a "
+                           "training checkpoint (<workdir>/<stage>[/checkpoints/<step>]), not "
+                           "on an export")
+    train_path = default_data_path(config)
+    if not train_path.exists():
+        raise GentoolError(f"{train_path} not found: run `gentool-jax simulate` first")
+    fitted_on = {"checkpoint": bound, "settings": config.selector.to_dict(),
+                 "train_data": data_fingerprint(train_path), "seed": run.seed}
+    directory = selector_dir(config)
+    saved = read_info(directory)
+    if saved is not None and all(saved.get(key) == value for key, value in fitted_on.items()):
+        print(f"fit-selector: {directory} already holds the head for {bound}")
+        return 0
+
+    started = time.perf_counter()
+    training = load_training_records(train_path, source=str(config.data.source),
+                                     mix_in=tuple(config.data.mix_in),
+                                     repeat=int(config.data.mix_in_repeat)).records
+    train = _sample(list(training), settings.records, run.seed)
+    scored = {split: _sample(list(read_records(path)), settings.validation_records, run.seed)
+              for split in SCORED_SPLITS
+              if (path := train_path.parent / f"{split}.jsonl").is_file()}
+    model, tokenizer = load_for_inference(config, checkpoint)
+    texts = texts_of(train).union(*(texts_of(records) for records in scored.values()))
+    print(f"fit-selector: {bound}, {len(train)} training records, {len(texts)} texts to encode")
+    vectors = pooled_states(model, tokenizer, texts, batch_size=settings.encode_batch)
+    head = fit_head(candidates(train, vectors), settings, run.seed)
+    measured: dict[str, Any] = {}
+    for split, records in {"train": train, **scored}.items():
+        arrays = candidates(records, vectors)
+        measured[split] = selection_metrics(choose(head, arrays), arrays)
+    seconds = round(time.perf_counter() - started, 1)
+    save_head(directory, head, {**fitted_on, "records": len(train), "metrics": measured,
+                                "seconds": seconds})
+    print(f"fit-selector: saved {directory} ({seconds:.0f} s)")
+    for split, row in measured.items():
+        print(f"  {split:<20} n={row['n']:<5} tool-needing {row['tool_needing']:.3f}  "
+              f"none {row['none']:.3f}  TSA {row['tsa']:.3f} (abstain-all "
+              f"{row['abstain_all']:.3f})  abstention F1 {row['abstention_f1']:.3f}")
+    return 0

@@ -1,0 +1,64 @@
+"""Mean-pooled hidden states of short texts (a query, one tool's `name: description`), each
+text read alone by the model.
+
+The selector matches a query to a tool on these vectors rather than inside the prompt: a fitted
+map on them picks the gold tool for wordings it never saw (`benchmarks/fitted_oracle.py`,
+docs/results.md), where every fine-tuned generation recipe tried stayed at chance. Texts are
+batched by length (padding to `bucket` tokens) so a few programs compile and little compute
+goes to padding; the frozen weights enter the jitted function as an argument.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+from tqdm import tqdm
+
+
+def tool_text(tool: dict[str, Any]) -> str:
+    """What the selector reads of a tool: its name and description, as a user would."""
+    return f"{tool['name']}: {tool.get('description', '')}"
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _pooled(graphdef: Any, state: Any, tokens: jax.Array, valid: jax.Array) -> jax.Array:
+    model = nnx.merge(graphdef, state)
+    positions = jnp.broadcast_to(jnp.arange(tokens.shape[1], dtype=jnp.int32), tokens.shape)
+    hidden, _ = model.hidden(tokens, positions, segment_ids=valid.astype(jnp.int32))
+    weights = valid[..., None].astype(jnp.float32)
+    return (hidden.astype(jnp.float32) * weights).sum(1) / jnp.maximum(weights.sum(1), 1.0)
+
+
+def pooled_states(model: Any, tokenizer: Any, texts: Iterable[str], *, batch_size: int = 32,
+                  bucket: int = 16, max_tokens: int = 256, desc: str = "selector: encode"
+                  ) -> dict[str, np.ndarray]:
+    """Text -> `[hidden]` float32: the final-normed hidden states averaged over its tokens
+    (no special tokens; cut at `max_tokens`)."""
+    unique = sorted(set(texts), key=len)
+    if not unique:
+        return {}
+    ids = [tokenizer(text, add_special_tokens=False)["input_ids"][:max_tokens] or [0]
+           for text in unique]
+    graphdef, state = nnx.split(model)
+    out: dict[str, np.ndarray] = {}
+    with tqdm(total=len(unique), desc=desc, unit="text", leave=False) as bar:
+        for start in range(0, len(unique), batch_size):
+            chunk = ids[start:start + batch_size]
+            width = -(-max(len(row) for row in chunk) // bucket) * bucket
+            tokens = np.zeros((batch_size, width), np.int32)
+            valid = np.zeros((batch_size, width), bool)
+            for row, row_ids in enumerate(chunk):
+                tokens[row, :len(row_ids)] = row_ids
+                valid[row, :len(row_ids)] = True
+            valid[len(chunk):, 0] = True  # filler rows: one token, so no row is empty
+            pooled = np.asarray(_pooled(graphdef, state, tokens, valid))
+            for row, text in enumerate(unique[start:start + len(chunk)]):
+                out[text] = pooled[row]
+            bar.update(len(chunk))
+    return out

@@ -1,0 +1,61 @@
+"""The selection head: which offered tool (or `generate_response`) a query calls for, scored
+on the model's own pooled vectors (`selector/encode.py`).
+
+A tool's score is the cosine of the standardised query and tool vectors plus a low-rank
+bilinear term `q^T U V^T t`, fitted; `generate_response` is one more column scored from the
+query alone (`q . a + b`), so "no offered tool serves this" competes with every tool. Starting
+at the cosine (U, V small) keeps the base model's own, weak, sense of relatedness as the prior
+the fit corrects. Pure functions over a dict of arrays, so the fit jits and the head saves as
+one `.npz`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+# The cosine term's temperature: a cosine gap of 0.1 is one logit.
+COSINE_SCALE = 10.0
+
+
+def init_head(hidden: int, rank: int, mean: np.ndarray, scale: float, seed: int
+              ) -> dict[str, jax.Array]:
+    """Fresh head params; `mean`, `scale` standardise vectors and are not trained."""
+    keys = jax.random.split(jax.random.PRNGKey(seed), 2)
+    return {
+        "u": jax.random.normal(keys[0], (hidden, rank)) * 0.01,
+        "v": jax.random.normal(keys[1], (hidden, rank)) * 0.01,
+        "abstain": jnp.zeros((hidden,)),
+        "abstain_bias": jnp.zeros(()),
+        "mean": jnp.asarray(mean, jnp.float32),
+        "scale": jnp.asarray(scale, jnp.float32),
+    }
+
+
+TRAINED = ("u", "v", "abstain", "abstain_bias")
+
+
+def scores(head: dict[str, Any], queries: jax.Array, tools: jax.Array, offered: jax.Array
+           ) -> jax.Array:
+    """`[n, T + 1]` logits: the T tool slots (`-inf` where `offered` is False), then
+    `generate_response`. queries `[n, H]`, tools `[n, T, H]`, offered `[n, T]` bool."""
+    q = (queries - head["mean"]) / head["scale"]
+    t = (tools - head["mean"]) / head["scale"]
+    hidden = q.shape[-1]
+    cosine = jnp.einsum("nh,nth->nt", _unit(q), _unit(t)) * COSINE_SCALE
+    bilinear = jnp.einsum("nr,ntr->nt", q @ head["u"], t @ head["v"]) / hidden
+    tool_scores = jnp.where(offered, cosine + bilinear, -jnp.inf)
+    refusal = q @ head["abstain"] / hidden ** 0.5 + head["abstain_bias"]
+    return jnp.concatenate([tool_scores, refusal[:, None]], axis=-1)
+
+
+def _unit(x: jax.Array) -> jax.Array:
+    return x / jnp.maximum(jnp.linalg.norm(x, axis=-1, keepdims=True), 1e-6)
+
+
+def standardisation(vectors: np.ndarray) -> tuple[np.ndarray, float]:
+    """(mean `[H]`, one scale: the mean per-dimension standard deviation) of `[N, H]`."""
+    return vectors.mean(0), float(vectors.std(0).mean() + 1e-6)
