@@ -38,7 +38,8 @@ NOT_ABOVE = {
     "gentool_jax.model": ("gentool_jax.data", "gentool_jax.train", "gentool_jax.baselines",
                           *LATER),
     "gentool_jax.data": ("gentool_jax.train", *LATER),
-    "gentool_jax.train": LATER,
+    "gentool_jax.train": ("gentool_jax.selector", *LATER),
+    "gentool_jax.selector": LATER,
     "gentool_jax.sample": ("gentool_jax.train", "gentool_jax.evaluate", "gentool_jax.serve"),
     "gentool_jax.evaluate": ("gentool_jax.serve",),
 }

@@ -307,14 +307,12 @@ def test_useful_rankings_end_at_generate_response_and_read_back_whole(tiny):
 def test_a_fixed_first_name_holds_the_ranking_and_the_call_to_it(tiny):
     """The selection head's pick (`ReplyFormat.first_ranked` + `call_names`) is the only
     opening the grammar takes, in both ranking targets, abstention included."""
-    from gentool_jax.evaluate.command import selected_reply
-
     _, tokenizer, stops, constrainer = tiny
     tools = [{"name": name, "parameters": {}} for name in ("get_weather", "get_news")]
     for target in ("full", "useful"):
         base = ReplyFormat(True, True, ranking_target=target)
         for pick, other in (("get_news", "get_weather"), (DEFAULT_TOOL, "get_news")):
-            held = selected_reply(base, pick)
+            held = base.held_to(pick)
             for first in (pick, other):
                 record = {"ranking": [first, *[n for n in ("get_weather", "get_news",
                                                            DEFAULT_TOOL) if n != first]],

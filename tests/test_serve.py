@@ -276,6 +276,34 @@ def test_strict_tools_are_constrained_when_the_server_decodes_freely(tokenizer):
     assert _grammar(service, required).reply.call_names == ("hourly_forecast", "stock_quote")
 
 
+def test_the_selection_heads_pick_holds_the_reply_unless_tool_choice_names_tools(tokenizer):
+    """With a head (`Service.select`), a tool-mode request's grammar opens with its pick and
+    calls it; a named tool_choice overrides it; chat mode never asks it."""
+    model = ScriptedModel(tokenizer)
+    asked: list[tuple[list[str], str]] = []
+
+    def select(tools, query):
+        asked.append(([tool["name"] for tool in tools], query))
+        return "stock_quote"
+
+    service = Service(model_id=MODEL, tokenizer=tokenizer,
+                      batcher=Batcher(model, batch_size=8, window_s=0.02),
+                      stop_ids=[model.stop], tool_style="compact", max_tokens=64,
+                      context_length=2048, select=select)
+    with running_server(service) as url:
+        client = _client(url)
+        _ask(client, "umbrella?", tools=TOOLS)
+        reply = model.grammars[-1].reply
+        assert (reply.first_ranked, reply.call_names) == ("stock_quote", ("stock_quote",))
+        assert asked == [(["hourly_forecast", "stock_quote"], "umbrella?")]
+        named = {"type": "function", "function": {"name": "hourly_forecast"}}
+        _ask(client, "umbrella?", tools=TOOLS, tool_choice=named)
+        reply = model.grammars[-1].reply
+        assert (reply.first_ranked, reply.call_names) == (None, ("hourly_forecast",))
+        _ask(client, "hello")
+        assert model.grammars[-1] is None and len(asked) == 1
+
+
 def test_invalid_json_and_typed_client_errors(scripted):
     base_url, _ = scripted
     response = httpx.post(base_url + "/v1/chat/completions", content=b"{not json",

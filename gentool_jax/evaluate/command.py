@@ -205,12 +205,6 @@ def reply_format(config: ConfigDict, system: str, checkpoint: str | None) -> Any
                        ranking_target=str(config.data.ranking_target))
 
 
-def selected_reply(reply: Any, pick: str) -> Any:
-    """`reply` with the selection head's pick as the ranking's first name and the call's."""
-    return dataclasses.replace(reply, first_ranked=pick if reply.include_ranking else None,
-                               call_names=(pick,) if reply.include_call else None)
-
-
 def _selection_head(config: ConfigDict, system: str, checkpoint: str | None) -> Any:
     """The trained system's selection head (docs/selector.md), or None: off, not the trained
     system, or an export. Needs constrained decoding, which is what holds replies to it."""
@@ -268,7 +262,7 @@ def run_model_system(config: ConfigDict, records: list[Record], system: str,
         if head is not None:
             picks = pick_names(head, model, tokenizer, [records[i] for i in missing],
                                int(config.selector.encode_batch))
-            replies = [selected_reply(reply, pick) for pick in picks]
+            replies = [reply.held_to(pick) for pick in picks]
         run = run_model(system, model, tokenizer, [records[i] for i in missing],
                         sample_config=section_view(SampleSettings, config.sample),
                         tool_style=style, seed=seed, mesh=mesh, reply=reply, replies=replies)

@@ -58,6 +58,12 @@ class ReplyFormat:
     # = any offered name.
     first_ranked: str | None = None
 
+    def held_to(self, name: str) -> ReplyFormat:
+        """This format with `name` as the ranking's first name and the call's: the selection
+        head's pick (docs/selector.md)."""
+        return dataclasses.replace(self, first_ranked=name if self.include_ranking else None,
+                                   call_names=(name,) if self.include_call else None)
+
     def __post_init__(self):
         if not (self.include_ranking or self.include_call):
             raise ValueError("a reply format needs the ranking or the call")

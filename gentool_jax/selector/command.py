@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from ml_collections import ConfigDict
@@ -32,10 +33,12 @@ from gentool_jax.selector.use import checkpoint_id, selector_dir
 SCORED_SPLITS = ("validation", "validation_wording")
 
 
-def _sample(records: list[Record], limit: int, seed: int) -> list[Record]:
+def _sample(records: Sequence[Record], limit: int, seed: int) -> list[Record]:
+    """A seeded sample (all of them for `limit` <= 0), read by index: a TFDS split decodes
+    only the records drawn."""
     if limit <= 0 or len(records) <= limit:
-        return records
-    return random.Random(seed).sample(records, limit)
+        return [records[i] for i in range(len(records))]
+    return [records[i] for i in random.Random(seed).sample(range(len(records)), limit)]
 
 
 def fit_selector_command(config: ConfigDict, options: dict[str, str]) -> int:
@@ -68,7 +71,7 @@ def fit_selector_command(config: ConfigDict, options: dict[str, str]) -> int:
     training = load_training_records(train_path, source=str(config.data.source),
                                      mix_in=tuple(config.data.mix_in),
                                      repeat=int(config.data.mix_in_repeat)).records
-    train = _sample(list(training), settings.records, run.seed)
+    train = _sample(training, settings.records, run.seed)
     scored = {split: _sample(list(read_records(path)), settings.validation_records, run.seed)
               for split in SCORED_SPLITS
               if (path := train_path.parent / f"{split}.jsonl").is_file()}

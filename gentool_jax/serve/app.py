@@ -55,6 +55,9 @@ class Service:
     # Compiles a request's grammar (raising GentoolError for a schema it refuses) before the
     # request joins a batch, so one bad schema never fails the others; None: no check.
     check_grammar: Callable[[RowGrammar], None] | None = None
+    # The selection head's pick for (tools, query) (docs/selector.md): the grammar then holds
+    # a tool-mode reply to it unless tool_choice names the tools; None: the model selects.
+    select: Callable[[list[dict[str, Any]], str], str] | None = None
     api_key: str | None = None  # None: no authentication (the command warns off loopback)
     limits: Limits = Limits()
     max_body_bytes: int = 1 << 21
@@ -170,8 +173,15 @@ async def complete(service: Service, request: ChatRequest) -> dict[str, Any]:
         raise APIError(f"this model's context is {service.context_length} tokens; the prompt "
                        f"has {len(prompt)} and {budget} more were requested",
                        param="messages", code="context_length_exceeded")
+    pick = None
+    if service.select is not None and request.tool_mode and request.call_names is None:
+        try:
+            pick = await asyncio.to_thread(service.select, request.tools or [], request.query)
+        except Exception as error:  # the head failing is the server's fault, not the request's
+            raise APIError(f"tool selection failed: {type(error).__name__}: {error}",
+                           status=500, kind="server_error") from None
     # Both before the try: a schema the grammar engine refuses is the request's error (400).
-    job = Job(prompt, budget, request.settings, _grammar(service, request),
+    job = Job(prompt, budget, request.settings, _grammar(service, request, pick),
               prefix_length(request, service.tokenizer, service.tool_style, prompt)
               if service.prefixes is not None else 0)
     service.in_flight += 1
@@ -197,16 +207,17 @@ async def complete(service: Service, request: ChatRequest) -> dict[str, Any]:
                       "total_tokens": len(prompt) + len(output)}}
 
 
-def _grammar(service: Service, request: ChatRequest) -> RowGrammar | None:
+def _grammar(service: Service, request: ChatRequest, pick: str | None = None
+             ) -> RowGrammar | None:
     """The grammar a tool-mode reply is held to: always under `sample.constrain="tools"`, and
     whenever the request asks for it (`tool_choice` "required" or a named function, a `strict`
-    tool), since only the grammar can guarantee those."""
+    tool), since only the grammar can guarantee those; opening with the head's `pick`."""
     if not request.tool_mode:
         return None
     if not (service.constrain or request.call_names is not None or request.strict):
         return None
-    grammar = RowGrammar.of(request.tools or [], ReplyFormat(call_names=request.call_names,
-                                                           ranking_target=service.ranking_target))
+    reply = ReplyFormat(call_names=request.call_names, ranking_target=service.ranking_target)
+    grammar = RowGrammar.of(request.tools or [], reply if pick is None else reply.held_to(pick))
     if service.check_grammar is not None:
         try:
             service.check_grammar(grammar)

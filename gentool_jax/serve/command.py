@@ -18,7 +18,7 @@ import ipaddress
 import os
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -92,8 +92,10 @@ def exposure_warning(host: str, api_key: str | None, env_name: str) -> str | Non
 
 
 def build_service(config: ConfigDict, model: Any, tokenizer: Any, model_id: str, mesh: Any = None,
-                  api_key: str | None = None) -> Service:
-    """The app's Service over a loaded model: batcher, engine and the request limits."""
+                  api_key: str | None = None,
+                  select: Callable[[list[dict[str, Any]], str], str] | None = None) -> Service:
+    """The app's Service over a loaded model: batcher, engine, the request limits and the
+    selection head's `select`, if any."""
     from gentool_jax.serve.app import Service
     from gentool_jax.serve.batcher import Batcher
     from gentool_jax.serve.engine import SamplerEngine
@@ -116,7 +118,26 @@ def build_service(config: ConfigDict, model: Any, tokenizer: Any, model_id: str,
                    limits=Limits(max_tools=serve.max_tools, max_messages=serve.max_messages,
                                  max_message_chars=serve.max_message_chars,
                                  max_completion_tokens=serve.max_completion_tokens),
-                   max_body_bytes=serve.max_body_bytes, prefixes=engine.prefixes)
+                   max_body_bytes=serve.max_body_bytes, prefixes=engine.prefixes,
+                   select=select)
+
+
+def head_select(config: ConfigDict, checkpoint: str | None, model: Any, tokenizer: Any
+                ) -> Callable[[list[dict[str, Any]], str], str] | None:
+    """The selection head's pick as a function of (tools, query), where `selector.enabled`
+    and the checkpoint has a head (docs/selector.md); None: the model selects alone."""
+    from gentool_jax.selector.use import head_for, pick_names
+
+    head = None if checkpoint is None else head_for(config, checkpoint)
+    if head is None:
+        return None
+    if not section_view(SampleSettings, config.sample).constrained:
+        raise GentoolError("selector.enabled: the head's pick is held by constrained decoding; "
+                           "set --config.sample.constrain=tools or "
+                           "--config.selector.enabled=false")
+    batch = int(config.selector.encode_batch)
+    return lambda tools, query: pick_names(head, model, tokenizer,
+                                           [{"query": query, "tools": tools}], batch)[0]
 
 
 def _port(value: str) -> int:
@@ -163,7 +184,7 @@ def serve_command(config: ConfigDict, options: dict[str, str]) -> int:
     mesh = make_mesh(config.mesh)
     model, tokenizer = load_for_inference(config, checkpoint, mesh=mesh)
     service = build_service(config, model, tokenizer, model_id_for(config, checkpoint), mesh,
-                            api_key)
+                            api_key, head_select(config, checkpoint, model, tokenizer))
     server = uvicorn.Server(uvicorn.Config(
         create_app(service), host=host, port=port,
         log_level="info", timeout_graceful_shutdown=None))
