@@ -40,6 +40,8 @@ def evaluate_seconds(args: argparse.Namespace, mode: str, out: Path) -> float:
     argv = [sys.executable, "-m", "gentool_jax.cli", "evaluate", f"--config={args.config}",
             f"--config.workdir={args.workdir}", f"--config.sample.constrain={mode}",
             "--config.evaluate.reuse_generations=false",
+            # The selection head needs the grammar, so both modes select by generation alone.
+            "--config.selector.enabled=false",
             f"--checkpoint={args.workdir / 'stage2'}", f"--out={out}"]
     started = time.perf_counter()
     subprocess.run(argv, check=True, cwd=REPO, stdout=subprocess.DEVNULL)

@@ -66,6 +66,8 @@ def _evaluate(point: str, data: Path, out: Path, workdir: Path, config: str) -> 
     command = [sys.executable, "-m", "gentool_jax.cli", "evaluate", f"--config={config}",
                f"--config.workdir={workdir}",
                "--config.evaluate.baselines=('bm25',)", f"--checkpoint={checkpoint}",
+               # the curve of generation itself: a head is bound to one checkpoint
+               "--config.selector.enabled=false",
                f"--data={data}", f"--out={out}"]
     subprocess.run(command, check=True)
     return json.loads((out / "metrics.json").read_text())["systems"]

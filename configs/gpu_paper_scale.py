@@ -36,6 +36,8 @@ from configs import default
 def get_config():
     config = default.get_config()
     config.workdir = "runs/gpu_paper_scale"
+    # The GPU runs measure selection by generation (the paper's method); docs/selector.md.
+    config.selector.enabled = False
     config.model.dtype = "bfloat16"
     config.model.attention = "xla"
     config.simulate.write_tfds = False  # training reads the JSONL; the TFDS copy costs 7 s
