@@ -150,6 +150,13 @@ def main() -> None:
                         help="a PEFT adapter (an exported checkpoint) applied to the base model")
     parser.add_argument("--context", action="store_true",
                         help="query side: the in-prompt hidden state at the decision position")
+    parser.add_argument("--lexical", action="store_true",
+                        help="add each tool's BM25 score against the query (per record, over "
+                             "its own toolset) as a feature with a learned weight, and its "
+                             "best score to the generate_response column")
+    parser.add_argument("--cache", type=Path, default=None,
+                        help="an .npz of encoded vectors (same --layers, --base and "
+                             "--adapter): read if present, extended with what it lacks")
     parser.add_argument("--with-none", action="store_true",
                         help="all variants; generate_response is a candidate with a learned "
                              "query-side score; reports pooled TSA and abstention F1")
@@ -188,7 +195,15 @@ def main() -> None:
     if not args.context:
         texts |= {r["query"] for r in everything}
     started = time.perf_counter()
-    vectors = encode(model, tokenizer, sorted(texts), args.layers)
+    cached = {}
+    if args.cache is not None and args.cache.is_file():
+        with np.load(args.cache) as saved:
+            cached = dict(zip(saved["texts"].tolist(), saved["vectors"]))
+    missing = sorted(texts - set(cached))
+    vectors = {**cached, **encode(model, tokenizer, missing, args.layers)} if missing else cached
+    if args.cache is not None and missing:
+        keys = sorted(vectors)
+        np.savez(args.cache, texts=np.array(keys), vectors=np.stack([vectors[k] for k in keys]))
     if args.context:
         vectors = {**standardized(vectors),
                    **standardized(encode_decisions(model, tokenizer, everything, args.layers))}
@@ -196,23 +211,37 @@ def main() -> None:
         vectors = standardized(vectors)
     prompts = f" and {len(everything)} prompts" if args.context else ""
     adapted = f" + {args.adapter}" if args.adapter else ""
-    print(f"encoded {len(texts)} texts{prompts} in {time.perf_counter() - started:.0f} s "
+    print(f"encoded {len(missing)} texts ({len(texts) - len(missing)} cached){prompts} in "
+          f"{time.perf_counter() - started:.0f} s "
           f"({args.base}{adapted}, frozen, layers {args.layers})")
 
     width = max(len(r["tools"]) for r in everything)
 
-    def tensors(records: list[dict]):
-        return [torch.from_numpy(a) for a in candidates(records, vectors, width)]
+    def lexical(records: list[dict]) -> np.ndarray:
+        """`[n, width]` BM25 of each offered tool, scaled by the record's best (0 on padding)."""
+        from gentool_jax.baselines.lexical import tool_scores
 
-    q_train, t_train, pad_train, gold_train = tensors(train)
+        out = np.zeros((len(records), width), np.float32)
+        for i, record in enumerate(records):
+            scores = np.asarray(tool_scores(record), np.float32)
+            out[i, :len(scores)] = scores / 10.0
+        return out
+
+    def tensors(records: list[dict]):
+        arrays = [torch.from_numpy(a) for a in candidates(records, vectors, width)]
+        return [*arrays, torch.from_numpy(lexical(records))] if args.lexical else arrays
+
+    q_train, t_train, pad_train, gold_train, *lex_train = tensors(train)
     n_layers, hidden = q_train.shape[1:]
     u = torch.nn.Parameter(torch.randn(n_layers, hidden, args.rank) * 0.01)
     v = torch.nn.Parameter(torch.randn(n_layers, hidden, args.rank) * 0.01)
     abstain = torch.nn.Parameter(torch.zeros(n_layers, hidden))
     abstain_bias = torch.nn.Parameter(torch.zeros(n_layers))
-    optimizer = torch.optim.AdamW([u, v, abstain, abstain_bias], lr=args.lr, weight_decay=0.01)
+    lexical_weights = torch.nn.Parameter(torch.zeros(2))  # tool score, best score -> refusal
+    optimizer = torch.optim.AdamW([u, v, abstain, abstain_bias, lexical_weights], lr=args.lr,
+                                  weight_decay=0.01)
 
-    def scores(q, t, pad, fitted: bool):
+    def scores(q, t, pad, fitted: bool, lex=None):
         """`[n, L, T (+1)]`: cosine, plus the low-rank bilinear term when fitted; with
         `--with-none` one more column, `generate_response`, scored from the query alone."""
         cos = torch.einsum("nlh,ntlh->nlt", torch.nn.functional.normalize(q, dim=-1),
@@ -220,17 +249,22 @@ def main() -> None:
         if fitted:
             cos = cos + torch.einsum("nlr,ntlr->nlt", torch.einsum("nlh,lhr->nlr", q, u),
                                      torch.einsum("ntlh,lhr->ntlr", t, v)) / hidden
+        if fitted and lex is not None:
+            cos = cos + lexical_weights[0] * lex[:, None, :]
         cos = cos + pad[:, None, :]
         if not args.with_none:
             return cos
         refusal = torch.einsum("nlh,lh->nl", q, abstain) / hidden ** 0.5 + abstain_bias
+        if fitted and lex is not None:
+            refusal = refusal + lexical_weights[1] * lex.max(-1).values[:, None]
         if not fitted:  # unfitted: abstain when no tool's cosine clears the median one
             refusal = cos.max(-1).values.median() * torch.ones_like(refusal)
         return torch.cat([cos, refusal[..., None]], -1)
 
     for _ in range(args.steps):
         batch = torch.randint(0, len(train), (256,))
-        logits = scores(q_train[batch], t_train[batch], pad_train[batch], True)
+        logits = scores(q_train[batch], t_train[batch], pad_train[batch], True,
+                        lex_train[0][batch] if lex_train else None)
         loss = torch.nn.functional.cross_entropy(
             logits.reshape(-1, logits.shape[-1]),
             gold_train[batch].repeat_interleave(n_layers))
@@ -243,12 +277,15 @@ def main() -> None:
     rows = [("train (fitted on)", train), *evals.items()]
     if args.with_none:
         report_with_none(rows, tensors, scores, args.layers)
+        if args.lexical:
+            print(f"lexical weights (tool score, best score -> refusal): "
+                  f"{lexical_weights.detach().numpy().round(3).tolist()}")
         return
     print("| split | n | uniform | " + " | ".join(
         f"L{layer} cosine | L{layer} fitted" for layer in args.layers) + " |")
     print("|---|---|---|" + "---|---|" * len(args.layers))
     for name, records in rows:
-        q, t, pad, gold = tensors(records)
+        q, t, pad, gold, *_ = tensors(records)
         with torch.no_grad():
             cells = []
             for fitted in (False, True):
@@ -268,9 +305,9 @@ def report_with_none(rows, tensors, scores, layers: list[int]) -> None:
     print("| split | layer | n | tool-needing | none | pooled TSA | abstention F1 | abstain-all |")
     print("|---|---|---|---|---|---|---|---|")
     for name, records in rows:
-        q, t, pad, gold = tensors(records)
+        q, t, pad, gold, *lex = tensors(records)
         with torch.no_grad():
-            picks = scores(q, t, pad, True).argmax(-1)  # [n, L]
+            picks = scores(q, t, pad, True, lex[0] if lex else None).argmax(-1)  # [n, L]
         refuse_col = t.shape[1]
         gold_refuses = gold == refuse_col
         for index, layer in enumerate(layers):
