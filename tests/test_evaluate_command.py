@@ -74,7 +74,8 @@ def test_evaluate_writes_every_report_file(config, tmp_path):
     again = json.loads((out / "metrics.json").read_text())
     assert again["systems"] == systems
     assert again["info"]["systems"]["trained"] == {"seconds": 0.0, "reused": 8,
-                                                   "decoding": "constrained"}
+                                                   "decoding": "constrained",
+                                                   "selection": "model"}
 
 
 def test_generations_are_reused_by_content_never_by_id(config, tmp_path):
