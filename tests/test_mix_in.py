@@ -11,8 +11,8 @@ import json
 
 import pytest
 from test_data_common import make_record, make_records
+from test_train_resume import resume_config
 
-from configs import smoke
 from gentool_jax.data.shared_prefix import group_by_toolset
 from gentool_jax.data.sources import load_records, load_training_records, select_variants
 from gentool_jax.errors import CheckpointError, GentoolError, RecordError
@@ -175,13 +175,8 @@ def test_pipeline_refuses_a_missing_mix_file_before_fetching_the_model(tmp_path,
 
 
 def _one_step_config(workdir, cache_dir, mix_in, repeat=1):
-    config = smoke.get_config()
-    config.workdir = str(workdir)
-    config.model.cache_dir = str(cache_dir)
-    config.data.max_len = 640  # the tiny tokenizer needs ~600 tokens for these records
-    config.mesh.data, config.mesh.fsdp, config.mesh.tensor = 4, 1, 2
-    config.train.stages = ("stage1",)
-    config.train.stage1.steps = 1
+    """test_train_resume's stage-1 config, one step, checkpointed, with `mix_in`."""
+    config = resume_config(workdir, cache_dir, steps=1)
     config.train.stage1.warmup_steps = 0
     config.train.checkpoint_every = 1
     config.train.probe.samples = 0

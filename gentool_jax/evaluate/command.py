@@ -205,21 +205,6 @@ def reply_format(config: ConfigDict, system: str, checkpoint: str | None) -> Any
                        ranking_target=str(config.data.ranking_target))
 
 
-def _selection_head(config: ConfigDict, system: str, checkpoint: str | None) -> Any:
-    """The trained system's selection head (docs/selector.md), or None: off, not the trained
-    system, or an export. Needs constrained decoding, which is what holds replies to it."""
-    from gentool_jax.selector.use import head_for
-
-    if system != TRAINED:
-        return None
-    head = head_for(config, checkpoint or "")
-    if head is not None and not section_view(SampleSettings, config.sample).constrained:
-        raise GentoolError("selector.enabled: the head's pick is held by constrained decoding; "
-                           "set --config.sample.constrain=tools or "
-                           "--config.selector.enabled=false")
-    return head
-
-
 def run_model_system(config: ConfigDict, records: list[Record], system: str,
                       checkpoint: str | None, mesh: Any) -> SystemRun:
     """Generations of one model system: from the content cache where the weights, prompt and
@@ -227,7 +212,7 @@ def run_model_system(config: ConfigDict, records: list[Record], system: str,
     `config.sample` values, as the generations cached by earlier runs were keyed."""
     from gentool_jax.data.render import encode_prompt
     from gentool_jax.model.model_cache import cache_root
-    from gentool_jax.selector.use import pick_names, selector_dir
+    from gentool_jax.selector.use import head_for, pick_names, selector_dir
 
     model_settings = section_view(ModelSettings, config.model)
     seed = section_view(RunSettings, config).seed
@@ -235,7 +220,8 @@ def run_model_system(config: ConfigDict, records: list[Record], system: str,
     style = str(config.data.tool_style)
     prompts = [encode_prompt(record, tokenizer, style) for record in records]
     sampling = sampling_fields(config.sample)
-    head = _selection_head(config, system, checkpoint)
+    # The trained system's selection head (docs/selector.md), or None.
+    head = head_for(config, checkpoint or "") if system == TRAINED else None
     selector = selector_dir(config) if head is not None else None
     fingerprint = system_fingerprint(
         weights=directory_digest(_weights_roots(config, system, checkpoint, selector)),

@@ -49,7 +49,8 @@ def checkpoint_id(config: ConfigDict, checkpoint: str) -> str | None:
 def head_for(config: ConfigDict, checkpoint: str) -> dict[str, Any] | None:
     """The fitted head to select with for `checkpoint`, or None where `selector.enabled` is
     off or the checkpoint is an export. Raises where a head is expected but absent or fitted
-    on another checkpoint."""
+    on another checkpoint, or where decoding is free (only the grammar holds a reply to the
+    pick)."""
     if not bool(config.selector.enabled):
         return None
     bound = checkpoint_id(config, checkpoint)
@@ -64,6 +65,10 @@ def head_for(config: ConfigDict, checkpoint: str) -> dict[str, Any] | None:
             f"{directory} was fitted on {info.get('checkpoint')}, not {bound}: run "
             f"`gentool-jax fit-selector --checkpoint={checkpoint or bound}` (or set "
             "--config.selector.enabled=false to let the model select alone)")
+    if str(config.sample.constrain) != "tools":
+        raise GentoolError("selector.enabled: the head's pick is held by constrained decoding; "
+                           "set --config.sample.constrain=tools or "
+                           "--config.selector.enabled=false")
     return head
 
 

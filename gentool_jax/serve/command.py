@@ -131,10 +131,6 @@ def head_select(config: ConfigDict, checkpoint: str | None, model: Any, tokenize
     head = None if checkpoint is None else head_for(config, checkpoint)
     if head is None:
         return None
-    if not section_view(SampleSettings, config.sample).constrained:
-        raise GentoolError("selector.enabled: the head's pick is held by constrained decoding; "
-                           "set --config.sample.constrain=tools or "
-                           "--config.selector.enabled=false")
     batch = int(config.selector.encode_batch)
     return lambda tools, query: pick_names(head, model, tokenizer,
                                            [{"query": query, "tools": tools}], batch)[0]
