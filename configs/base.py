@@ -238,6 +238,12 @@ def _selector() -> ConfigDict:
     selector.weight_decay = 0.01
     selector.encode_batch = 32  # texts per encoding forward pass
     selector.validation_records = 400  # per held-out split scored after fitting
+    # Blocks read before pooling (0 = all): halfway up the default 30-block model scored
+    # higher on the held-out simulated splits than the last block (docs/results.md).
+    selector.depth = 16
+    # Training records of a companion world in varied writing, fitted on beside `records`
+    # (0 = none; selector/command.py, docs/selector.md).
+    selector.varied_records = 4000
     return selector
 
 

@@ -23,6 +23,7 @@ def get_config():
     config.train.checkpoint_every = 4
     config.train.probe.samples = 0
     config.selector.records = 1000
+    config.selector.varied_records = 1000
     config.selector.validation_records = 200
     config.evaluate.max_samples_per_split = 16
     return config

@@ -19,12 +19,14 @@ from gentool_jax.selector.fit import (
     choose,
     fit_head,
     selection_metrics,
+    toolset_overlap,
 )
 from gentool_jax.selector.store import load_head, save_head
 from tests.conftest import REPO_ROOT
 
 SETTINGS = SelectorSettings(enabled=True, records=0, rank=8, steps=400, batch_size=128,
-                            lr=3e-2, weight_decay=0.0, encode_batch=8, validation_records=0)
+                            lr=3e-2, weight_decay=0.0, encode_batch=8, validation_records=0,
+                            depth=0, varied_records=0)
 
 
 def rotated_world(n: int, seed: int, hidden: int = 8, tools: int = 5) -> Candidates:
@@ -39,6 +41,7 @@ def rotated_world(n: int, seed: int, hidden: int = 8, tools: int = 5) -> Candida
                       offered_vectors[np.arange(n), gold])
     queries = (target @ rotation.T + 0.05 * rng.normal(size=(n, hidden))).astype(np.float32)
     return Candidates(queries, offered_vectors, np.ones((n, tools), bool),
+                      np.zeros((n, tools), np.float32),
                       np.where(none, tools, gold).astype(np.int32))
 
 
@@ -54,6 +57,36 @@ def test_the_head_learns_a_relation_the_cosine_cannot_see_and_abstains():
     assert after["abstention_f1"] > 0.45, after
 
 
+def test_the_fit_learns_to_trust_word_overlap_where_it_names_the_tool():
+    # Vectors are noise; the gold tool is the one with the highest standardised overlap on
+    # 80% of records (a realistic, imperfect signal).
+    world = rotated_world(1000, seed=4)
+    rng = np.random.default_rng(5)
+    n, tools = world.offered.shape
+    world.queries = rng.normal(size=world.queries.shape).astype(np.float32)
+    overlap = rng.normal(size=(n, tools)).astype(np.float32)
+    needing = np.flatnonzero(world.gold < tools)
+    honest = needing[rng.random(len(needing)) < 0.8]
+    overlap[honest, world.gold[honest]] = overlap[honest].max(-1) + 1.0
+    world.lexical = overlap
+    head = fit_head(world, SETTINGS, seed=0)
+    picks = choose(head, world)
+    assert float(head["lexical"]) > 1.0, head["lexical"]
+    # Measured 0.67 (chance 0.2; the query-only refusal column, fitted on noise, takes some).
+    assert (picks[needing] == world.gold[needing]).mean() > 0.6
+
+
+def test_toolset_overlap_is_standardised_within_the_toolset():
+    tools = [{"name": "weather_now", "description": "Current weather for a city."},
+             {"name": "stock_quote", "description": "Latest price of a stock."},
+             {"name": "shorten_url", "description": "Shorten a long URL."}]
+    record = {"query": "What is the weather in Oslo right now?", "tools": tools}
+    overlap = toolset_overlap(record)
+    assert overlap.argmax() == 0
+    np.testing.assert_allclose([overlap.mean(), overlap.std()], [0.0, 1.0], atol=1e-5)
+    assert toolset_overlap({"query": "weather", "tools": tools[:1]}).tolist() == [0.0]
+
+
 def SettingsWith(**changes) -> SelectorSettings:  # noqa: N802 (reads as a constructor)
     import dataclasses
 
@@ -63,7 +96,7 @@ def SettingsWith(**changes) -> SelectorSettings:  # noqa: N802 (reads as a const
 def test_selection_metrics_match_a_hand_count():
     # Columns 0-2 are tools, 3 is generate_response. Gold: 0, 3, 1, 3; picks: 0, 3, 3, 2.
     arrays = Candidates(np.zeros((4, 1)), np.zeros((4, 3, 1)), np.ones((4, 3), bool),
-                        np.array([0, 3, 1, 3]))
+                        np.zeros((4, 3)), np.array([0, 3, 1, 3]))
     metrics = selection_metrics(np.array([0, 3, 3, 2]), arrays)
     # tool-needing: 1 of 2; none: 1 of 2; TSA 2 of 4; abstention P = 1/2, R = 1/2, F1 = 1/2.
     assert metrics == {"n": 4, "tool_needing": 0.5, "none": 0.5, "tsa": 0.5,
@@ -84,6 +117,7 @@ def test_candidates_pad_ragged_toolsets_and_mark_abstention():
     assert arrays.offered.tolist() == [[True, False], [True, True]]
     assert arrays.gold.tolist() == [0, 2]  # 2 = the abstain column of a width-2 batch
     assert arrays.tools[1, 1].tolist() == [4.0, 4.0]
+    assert arrays.lexical.tolist() == [[0.0, 0.0], [0.0, 0.0]]  # one tool; no overlap at all
 
 
 def test_a_saved_head_loads_whole_and_a_broken_one_is_named(tmp_path):
@@ -105,6 +139,7 @@ def cli(command: str, workdir, *args: str) -> subprocess.CompletedProcess:
          f"--config={REPO_ROOT / 'configs' / 'smoke.py'}", f"--config.workdir={workdir}",
          "--config.selector.enabled=true", "--config.selector.records=120",
          "--config.selector.steps=20", "--config.selector.validation_records=40",
+         "--config.selector.varied_records=40", "--config.selector.depth=1",
          "--config.sample.max_new_tokens=16", *args],
         capture_output=True, text=True, cwd=REPO_ROOT, timeout=900,
         env={**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=1"})
@@ -133,7 +168,7 @@ def test_fit_resume_evaluate_and_a_foreign_checkpoint_refused(tmp_path):
     fitted = cli("fit-selector", tmp_path)
     assert fitted.returncode == 0, fitted.stderr[-2000:]
     info = json.loads((tmp_path / "selector" / "selector.json").read_text())
-    assert info["checkpoint"] == "stage2/4" and info["records"] == 120
+    assert info["checkpoint"] == "stage2/4" and info["records"] == 160  # 120 + 40 varied
     assert set(info["metrics"]) == {"train", "validation"}
     stamp = (tmp_path / "selector" / "head.npz").stat().st_mtime_ns
     again = cli("fit-selector", tmp_path)
@@ -161,3 +196,27 @@ def test_fit_resume_evaluate_and_a_foreign_checkpoint_refused(tmp_path):
                   f"--checkpoint={tmp_path / 'stage2' / 'checkpoints' / '2'}")
     assert foreign.returncode != 0
     assert "fitted on stage2/4, not stage2/2" in foreign.stderr
+
+
+def test_depth_reads_the_first_blocks_and_the_encoder_passes_it_on(tiny_model_dir):
+    from gentool_jax.model.loading import load_model
+    from gentool_jax.model.registry import load_tokenizer
+    from gentool_jax.selector.encode import pooled_states
+
+    model, tokenizer = load_model(tiny_model_dir), load_tokenizer(tiny_model_dir)
+    blocks = len(model.layers)
+    tokens = np.arange(1, 13, dtype=np.int32)[None]
+    positions = np.arange(12, dtype=np.int32)[None]
+    full, _ = model.hidden(tokens, positions)
+    assert np.array_equal(np.asarray(model.hidden(tokens, positions, depth=blocks)[0]),
+                          np.asarray(full))
+    one, _ = model.hidden(tokens, positions, depth=1)
+    model.layers = model.layers[:1]  # the reference: a model with one block
+    reference, _ = model.hidden(tokens, positions)
+    np.testing.assert_allclose(np.asarray(one), np.asarray(reference), atol=1e-6)
+    assert not np.allclose(np.asarray(one), np.asarray(full), atol=1e-3)
+    model.layers = load_model(tiny_model_dir).layers
+    texts = ["weather in Oslo", "a longer text about stock prices"]
+    shallow = pooled_states(model, tokenizer, texts, depth=1, batch_size=2)
+    deep = pooled_states(model, tokenizer, texts, depth=0, batch_size=2)
+    assert not np.allclose(shallow[texts[0]], deep[texts[0]], atol=1e-3)

@@ -73,13 +73,15 @@ class Llama(nnx.Module):
 
     def hidden(self, tokens: jax.Array, positions: jax.Array, *,
                segment_ids: jax.Array | None = None, turn_ids: jax.Array | None = None,
-               cache: KVCache | None = None, prefixes: SharedPrefixes | None = None
-               ) -> tuple[jax.Array, KVCache | None]:
+               cache: KVCache | None = None, prefixes: SharedPrefixes | None = None,
+               depth: int | None = None) -> tuple[jax.Array, KVCache | None]:
         """Final-normed hidden states `[B, T, D]` and the cache with the T new tokens written.
 
         segment_ids: 0 = padding; tokens with equal nonzero ids attend to each other causally.
         turn_ids (shared-prefix rows, no cache): 0 = the segment's shared prefix, k > 0 = its
         k-th turn, which sees the prefix and itself but no other turn.
+        depth (no cache): run only the first `depth` blocks, then the final norm (the
+        selector's vectors: a middle layer carries more of a text's meaning than the last).
         With a cache, tokens go to slots [index, index + T) and see every valid earlier slot;
         with `prefixes` too, each row also sees its shared prefix, held apart from its cache.
         """
@@ -92,13 +94,15 @@ class Llama(nnx.Module):
             turn_ids = turn_ids.astype(jnp.int32)
         if prefixes is not None and cache is None:
             raise ValueError("shared prefixes are read beside a cache; pass one")
+        if depth is not None and cache is not None:
+            raise ValueError("depth is for cache-free reads; the cache path runs every block")
         mask, cache_segments = self._mask(segment_ids, turn_ids, cache)
         cos, sin = rope_tables(positions, self.inv_freq)
         x = self.embed(tokens).astype(self.dtype)
         if cache is None:
             policy = REMAT_POLICIES[self.remat]
             run = _run_block if self.remat == "none" else nnx.remat(_run_block, policy=policy)
-            for block in self.layers:
+            for block in self.layers[:depth]:
                 x = run(block, x, cos, sin, mask)
             return self.final_norm(x), None
         keys, values = [], []

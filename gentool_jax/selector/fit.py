@@ -19,6 +19,7 @@ import numpy as np
 import optax
 from tqdm import tqdm
 
+from gentool_jax.baselines.lexical import tool_scores
 from gentool_jax.records import DEFAULT_TOOL, Record
 from gentool_jax.selector.encode import tool_text
 from gentool_jax.selector.head import TRAINED, init_head, scores, standardisation
@@ -37,21 +38,36 @@ class SelectorSettings:
     weight_decay: float
     encode_batch: int
     validation_records: int
+    depth: int  # blocks read before pooling (0 = all)
+    varied_records: int  # records of the varied-writing companion world also fitted on
 
 
 @dataclasses.dataclass
 class Candidates:
     """Records as arrays: queries `[n, H]`, tools `[n, W, H]` (zero past a record's toolset),
-    offered `[n, W]`, and gold `[n]` (W = `generate_response`, the column `scores` appends)."""
+    offered `[n, W]`, lexical `[n, W]` (`toolset_overlap`), and gold `[n]` (W =
+    `generate_response`, the column `scores` appends)."""
 
     queries: np.ndarray
     tools: np.ndarray
     offered: np.ndarray
+    lexical: np.ndarray
     gold: np.ndarray
 
     @property
     def abstain_column(self) -> int:
         return self.tools.shape[1]
+
+
+def toolset_overlap(record: Record) -> np.ndarray:
+    """Each offered tool's BM25 against the query, standardised over the toolset (mean 0,
+    unit spread; all zero where the tools match equally or there is one), so the weight fitted
+    on simulated toolsets carries over to toolsets of other sizes and wordier documentation."""
+    overlap = np.asarray(tool_scores(record), np.float64)
+    spread = overlap.std() if len(overlap) else 0.0
+    if spread < 1e-6:
+        return np.zeros(len(overlap), np.float32)
+    return ((overlap - overlap.mean()) / spread).astype(np.float32)
 
 
 def candidates(records: Sequence[Record], vectors: dict[str, np.ndarray], *,
@@ -62,15 +78,17 @@ def candidates(records: Sequence[Record], vectors: dict[str, np.ndarray], *,
     queries = np.stack([vectors[record["query"]] for record in records])
     tools = np.zeros((len(records), width, hidden), np.float32)
     offered = np.zeros((len(records), width), bool)
+    lexical = np.zeros((len(records), width), np.float32)
     gold = np.zeros(len(records), np.int32)
     for i, record in enumerate(records):
         names = [tool["name"] for tool in record["tools"]]
+        lexical[i, :len(names)] = toolset_overlap(record)
         for j, tool in enumerate(record["tools"]):
             tools[i, j], offered[i, j] = vectors[tool_text(tool)], True
         if with_gold:
             call = record["call"]["name"]
             gold[i] = width if call == DEFAULT_TOOL else names.index(call)
-    return Candidates(queries, tools, offered, gold)
+    return Candidates(queries, tools, offered, lexical, gold)
 
 
 def texts_of(records: Sequence[Record]) -> set[str]:
@@ -82,16 +100,16 @@ def fit_head(train: Candidates, settings: SelectorSettings, seed: int) -> dict[s
     """The head fitted on `train` (its standardisation from the training vectors alone)."""
     everything = np.concatenate([train.queries, train.tools[train.offered]])
     mean, scale = standardisation(everything)
-    head = init_head(train.queries.shape[-1], settings.rank, mean, scale, seed)
+    head = init_head(train.queries.shape[-1], settings.rank, mean, scale, seed, settings.depth)
     optimizer = optax.adamw(settings.lr, weight_decay=settings.weight_decay)
     trained = {key: head[key] for key in TRAINED}
     frozen = {key: value for key, value in head.items() if key not in TRAINED}
     opt_state = optimizer.init(trained)
 
     @jax.jit
-    def step(trained, opt_state, queries, tools, offered, gold):
+    def step(trained, opt_state, queries, tools, offered, lexical, gold):
         def loss_fn(trained):
-            logits = scores({**frozen, **trained}, queries, tools, offered)
+            logits = scores({**frozen, **trained}, queries, tools, offered, lexical)
             return optax.softmax_cross_entropy_with_integer_labels(logits, gold).mean()
 
         loss, grads = jax.value_and_grad(loss_fn)(trained)
@@ -99,7 +117,8 @@ def fit_head(train: Candidates, settings: SelectorSettings, seed: int) -> dict[s
         return optax.apply_updates(trained, updates), opt_state, loss
 
     rng = np.random.default_rng(seed)
-    arrays = [jnp.asarray(a) for a in (train.queries, train.tools, train.offered, train.gold)]
+    arrays = [jnp.asarray(a) for a in (train.queries, train.tools, train.offered, train.lexical,
+                                       train.gold)]
     bar = tqdm(range(settings.steps), desc="selector: fit", unit="step", leave=False)
     for _ in bar:
         batch = jnp.asarray(rng.integers(0, len(train.gold), settings.batch_size))
@@ -111,7 +130,7 @@ def fit_head(train: Candidates, settings: SelectorSettings, seed: int) -> dict[s
 def choose(head: dict[str, Any], arrays: Candidates) -> np.ndarray:
     """The top column of each record: a tool index, or `arrays.abstain_column`."""
     logits = scores(head, jnp.asarray(arrays.queries), jnp.asarray(arrays.tools),
-                    jnp.asarray(arrays.offered))
+                    jnp.asarray(arrays.offered), jnp.asarray(arrays.lexical))
     return np.asarray(jnp.argmax(logits, axis=-1))
 
 

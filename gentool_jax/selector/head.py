@@ -2,8 +2,12 @@
 on the model's own pooled vectors (`selector/encode.py`).
 
 A tool's score is the cosine of the standardised query and tool vectors plus a low-rank
-bilinear term `q^T U V^T t`, fitted; `generate_response` is one more column scored from the
-query alone (`q . a + b`), so "no offered tool serves this" competes with every tool. Starting
+bilinear term `q^T U V^T t` and a fitted weight on the tool's word overlap with the query
+(BM25, standardised over its toolset: `selector/fit.py`). Real users name what they want in the
+words the tool's documentation uses; the simulator picks distractors by that overlap, so the
+fit learns how far to trust it rather than the vectors having to carry it. `generate_response`
+is one more column scored from the query alone (`q . a + b`), so "no offered tool serves this"
+competes with every tool. Starting
 at the cosine (U, V small) keeps the base model's own, weak, sense of relatedness as the prior
 the fit corrects. Pure functions over a dict of arrays, so the fit jits and the head saves as
 one `.npz`.
@@ -21,33 +25,37 @@ import numpy as np
 COSINE_SCALE = 10.0
 
 
-def init_head(hidden: int, rank: int, mean: np.ndarray, scale: float, seed: int
+def init_head(hidden: int, rank: int, mean: np.ndarray, scale: float, seed: int, depth: int
               ) -> dict[str, jax.Array]:
-    """Fresh head params; `mean`, `scale` standardise vectors and are not trained."""
+    """Fresh head params; `mean`, `scale` standardise vectors and are not trained; `depth`
+    records which blocks' states the head reads (`selector/encode.py`)."""
     keys = jax.random.split(jax.random.PRNGKey(seed), 2)
     return {
         "u": jax.random.normal(keys[0], (hidden, rank)) * 0.01,
         "v": jax.random.normal(keys[1], (hidden, rank)) * 0.01,
         "abstain": jnp.zeros((hidden,)),
         "abstain_bias": jnp.zeros(()),
+        "lexical": jnp.zeros(()),
         "mean": jnp.asarray(mean, jnp.float32),
         "scale": jnp.asarray(scale, jnp.float32),
+        "depth": np.asarray(depth, np.int32),
     }
 
 
-TRAINED = ("u", "v", "abstain", "abstain_bias")
+TRAINED = ("u", "v", "abstain", "abstain_bias", "lexical")
 
 
-def scores(head: dict[str, Any], queries: jax.Array, tools: jax.Array, offered: jax.Array
-           ) -> jax.Array:
+def scores(head: dict[str, Any], queries: jax.Array, tools: jax.Array, offered: jax.Array,
+           lexical: jax.Array) -> jax.Array:
     """`[n, T + 1]` logits: the T tool slots (`-inf` where `offered` is False), then
-    `generate_response`. queries `[n, H]`, tools `[n, T, H]`, offered `[n, T]` bool."""
+    `generate_response`. queries `[n, H]`, tools `[n, T, H]`, offered `[n, T]` bool,
+    lexical `[n, T]` (each tool's standardised word overlap with the query)."""
     q = (queries - head["mean"]) / head["scale"]
     t = (tools - head["mean"]) / head["scale"]
     hidden = q.shape[-1]
     cosine = jnp.einsum("nh,nth->nt", _unit(q), _unit(t)) * COSINE_SCALE
     bilinear = jnp.einsum("nr,ntr->nt", q @ head["u"], t @ head["v"]) / hidden
-    tool_scores = jnp.where(offered, cosine + bilinear, -jnp.inf)
+    tool_scores = jnp.where(offered, cosine + bilinear + head["lexical"] * lexical, -jnp.inf)
     refusal = q @ head["abstain"] / hidden ** 0.5 + head["abstain_bias"]
     return jnp.concatenate([tool_scores, refusal[:, None]], axis=-1)
 

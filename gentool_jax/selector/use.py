@@ -80,7 +80,8 @@ def pick_names(head: dict[str, Any], model: Any, tokenizer: Any, records: list[R
 
     if not records:
         return []
-    vectors = pooled_states(model, tokenizer, texts_of(records), batch_size=batch_size)
+    vectors = pooled_states(model, tokenizer, texts_of(records), batch_size=batch_size,
+                            depth=int(head["depth"]))
     picks = choose(head, candidates(records, vectors, with_gold=False))
     return [record["tools"][pick]["name"] if pick < len(record["tools"]) else DEFAULT_TOOL
             for record, pick in zip(records, picks)]
