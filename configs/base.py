@@ -241,6 +241,10 @@ def _selector() -> ConfigDict:
     # Blocks read before pooling (0 = all): halfway up the default 30-block model scored
     # higher on the held-out simulated splits than the last block (docs/results.md).
     selector.depth = 16
+    # Fit a weight on each tool's BM25 overlap with the query. Off: the simulated validation
+    # split does not favour it, and only the data recipe may be chosen on the hand-written
+    # development set, where it helped (docs/results.md, docs/dev_set.md).
+    selector.lexical = False
     # Training records of a companion world in varied writing, fitted on beside `records`
     # (0 = none; selector/command.py, docs/selector.md).
     selector.varied_records = 4000

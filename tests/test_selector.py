@@ -26,7 +26,7 @@ from tests.conftest import REPO_ROOT
 
 SETTINGS = SelectorSettings(enabled=True, records=0, rank=8, steps=400, batch_size=128,
                             lr=3e-2, weight_decay=0.0, encode_batch=8, validation_records=0,
-                            depth=0, varied_records=0)
+                            depth=0, varied_records=0, lexical=True)
 
 
 def rotated_world(n: int, seed: int, hidden: int = 8, tools: int = 5) -> Candidates:
@@ -69,6 +69,7 @@ def test_the_fit_learns_to_trust_word_overlap_where_it_names_the_tool():
     honest = needing[rng.random(len(needing)) < 0.8]
     overlap[honest, world.gold[honest]] = overlap[honest].max(-1) + 1.0
     world.lexical = overlap
+    assert float(fit_head(world, SettingsWith(lexical=False), seed=0)["lexical"]) == 0.0
     head = fit_head(world, SETTINGS, seed=0)
     picks = choose(head, world)
     assert float(head["lexical"]) > 1.0, head["lexical"]

@@ -40,7 +40,7 @@ from gentool_jax.selector.use import checkpoint_id, selector_dir
 SCORED_SPLITS = ("validation", "validation_wording")
 
 
-def _sample(records: Sequence[Record], limit: int, seed: int) -> list[Record]:
+def seeded_sample(records: Sequence[Record], limit: int, seed: int) -> list[Record]:
     """A seeded sample (all of them for `limit` <= 0), read by index: a TFDS split decodes
     only the records drawn."""
     if limit <= 0 or len(records) <= limit:
@@ -64,7 +64,7 @@ def varied_companion(config: ConfigDict, limit: int, seed: int) -> list[Record]:
     world.toolset_sizes = "1-12"
     world.extra_asks = 4
     world.wording_validation = False
-    return _sample(simulate(world, seed)["train"], limit, seed)
+    return seeded_sample(simulate(world, seed)["train"], limit, seed)
 
 
 def fit_selector_command(config: ConfigDict, options: dict[str, str]) -> int:
@@ -97,9 +97,9 @@ def fit_selector_command(config: ConfigDict, options: dict[str, str]) -> int:
     training = load_training_records(train_path, source=str(config.data.source),
                                      mix_in=tuple(config.data.mix_in),
                                      repeat=int(config.data.mix_in_repeat)).records
-    train = _sample(training, settings.records, run.seed) + varied_companion(
+    train = seeded_sample(training, settings.records, run.seed) + varied_companion(
         config, settings.varied_records, run.seed)
-    scored = {split: _sample(list(read_records(path)), settings.validation_records, run.seed)
+    scored = {split: seeded_sample(list(read_records(path)), settings.validation_records, run.seed)
               for split in SCORED_SPLITS
               if (path := train_path.parent / f"{split}.jsonl").is_file()}
     model, tokenizer = load_for_inference(config, checkpoint)

@@ -39,6 +39,7 @@ class SelectorSettings:
     encode_batch: int
     validation_records: int
     depth: int  # blocks read before pooling (0 = all)
+    lexical: bool  # fit a weight on each tool's word overlap with the query (else it stays 0)
     varied_records: int  # records of the varied-writing companion world also fitted on
 
 
@@ -97,7 +98,10 @@ def texts_of(records: Sequence[Record]) -> set[str]:
 
 
 def fit_head(train: Candidates, settings: SelectorSettings, seed: int) -> dict[str, Any]:
-    """The head fitted on `train` (its standardisation from the training vectors alone)."""
+    """The head fitted on `train` (its standardisation from the training vectors alone). With
+    `settings.lexical` off, the overlap feature is zeroed, so its weight stays 0."""
+    if not settings.lexical:
+        train = dataclasses.replace(train, lexical=np.zeros_like(train.lexical))
     everything = np.concatenate([train.queries, train.tools[train.offered]])
     mean, scale = standardisation(everything)
     head = init_head(train.queries.shape[-1], settings.rank, mean, scale, seed, settings.depth)

@@ -2,15 +2,14 @@
 on the model's own pooled vectors (`selector/encode.py`).
 
 A tool's score is the cosine of the standardised query and tool vectors plus a low-rank
-bilinear term `q^T U V^T t` and a fitted weight on the tool's word overlap with the query
-(BM25, standardised over its toolset: `selector/fit.py`). Real users name what they want in the
-words the tool's documentation uses; the simulator picks distractors by that overlap, so the
-fit learns how far to trust it rather than the vectors having to carry it. `generate_response`
-is one more column scored from the query alone (`q . a + b`), so "no offered tool serves this"
-competes with every tool. Starting
-at the cosine (U, V small) keeps the base model's own, weak, sense of relatedness as the prior
-the fit corrects. Pure functions over a dict of arrays, so the fit jits and the head saves as
-one `.npz`.
+bilinear term `q^T U V^T t` and a weight on the tool's word overlap with the query (BM25,
+standardised over its toolset: `selector/fit.py`), fitted where `selector.lexical` is on and 0
+otherwise: people ask in the words a tool's documentation uses, which the vectors of a small
+model blur, but the simulator picks distractors by that overlap. `generate_response` is one
+more column scored from the query alone (`q . a + b`), so "no offered tool serves this"
+competes with every tool. Starting at the cosine (U, V small) keeps the base model's own,
+weak, sense of relatedness as the prior the fit corrects. Pure functions over a dict of
+arrays, so the fit jits and the head saves as one `.npz`.
 """
 
 from __future__ import annotations
