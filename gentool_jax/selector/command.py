@@ -6,7 +6,7 @@ same simulated pairs and queries (the same held-out tools and domains, so no tes
 the fit), with names, descriptions and parameters written in varied styles and toolsets of 1-12
 tools. Fitted on the run's own world alone, the head learns how the simulator writes tools;
 with the companion it read the hand-written development set better and the simulated test
-splits no worse (docs/results.md).
+splits about as well (docs/results.md).
 
 Re-running with the same checkpoint, data and settings finds the saved head and stops (the
 pipeline relies on that to resume); a different checkpoint or setting refits, and the new head
