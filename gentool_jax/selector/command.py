@@ -107,11 +107,11 @@ def fit_selector_command(config: ConfigDict, options: dict[str, str]) -> int:
     print(f"fit-selector: {bound}, {len(train)} training records, {len(texts)} texts to encode")
     vectors = pooled_states(model, tokenizer, texts, batch_size=settings.encode_batch,
                             depth=settings.depth)
-    head = fit_head(candidates(train, vectors), settings, run.seed)
-    measured: dict[str, Any] = {}
-    for split, records in {"train": train, **scored}.items():
-        arrays = candidates(records, vectors)
-        measured[split] = selection_metrics(choose(head, arrays), arrays)
+    arrays = {"train": candidates(train, vectors)} | {
+        split: candidates(records, vectors) for split, records in scored.items()}
+    head = fit_head(arrays["train"], settings, run.seed)
+    measured: dict[str, Any] = {split: selection_metrics(choose(head, split_arrays), split_arrays)
+                                for split, split_arrays in arrays.items()}
     seconds = round(time.perf_counter() - started, 1)
     save_head(directory, head, {**fitted_on, "records": len(train), "metrics": measured,
                                 "seconds": seconds})
