@@ -1,20 +1,27 @@
 """Which of the selection head's levers help, scored the way the product scores them.
 
     python benchmarks/selector_levers.py --config configs/default.py \\
-        --checkpoint runs/default/stage2 --dev data/dev/dev.jsonl [--cache DIR] [--seeds 2]
+        --checkpoint runs/default/stage2 --dev data/dev/dev.jsonl [--cache DIR] [--seeds 2] \\
+        [--depths 0 16] [--companions 4,0 0,4] [--fit steps=3000] [--companion-only]
 
 The head's choice is all that decides TSA once constrained decoding holds the reply to it,
 so a lever can be judged without generating: encode every text once with the product's
 encoder (`selector/encode.py`), fit the product's head (`selector/fit.py`) with and without
-each lever, and score its picks on the simulated validation split, every record of the four
-test splits, and a hand-written evaluation file (`--dev`): pooled TSA, tool-needing accuracy,
+each lever, and score its picks on the simulated validation split, the companion world's
+validation records (`varied_validation`), every record of the four test splits, and a
+hand-written evaluation file (`--dev`): pooled TSA, tool-needing accuracy,
 `none` records answered `generate_response`, and abstention F1. Unlike
 `benchmarks/fitted_oracle.py` (which standardises over the evaluation vectors too), nothing
 here sees an evaluated record before scoring it.
 
 Levers: `depth` (the blocks read before pooling: 0 = all of them, 16 = the middle of the
-default model), `lexical` (`selector.lexical`: a fitted weight on each tool's standardised
-BM25), `companion` (the varied-writing companion world's training records added to the fit).
+default model), `lexical` (`selector.lexical`: fitted weights on each tool's standardised
+BM25 and on the toolset's best BM25), `companion` (the varied-writing companion world's
+training records added to the fit, in each recipe of `--companions EXTRA,WORDED ...`: the
+companion's `selector.varied_extra_asks` and `selector.varied_worded_asks`; default the
+config's). `varied_validation` is the row's own companion's validation sample.
+`--fit steps=3000` changes a fit setting for every row; `--companion-only` fits the companion
+rows on the companion's records without the run's own.
 Each row is the mean over `--seeds` fits (fit seeds 0, 1, ...: inits and batch draws; the
 product fits with the config's seed, 0).
 Encoding dominates the time (≈ 10 minutes a depth on 2 cores); `--cache` keeps the vectors.
@@ -33,6 +40,8 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+
+from ml_collections import ConfigDict  # noqa: E402
 
 from gentool_jax.cli import _load_config_file  # noqa: E402
 from gentool_jax.config_view import section_view  # noqa: E402
@@ -56,13 +65,21 @@ def record_sets(config, dev: Path, seed: int) -> dict[str, list]:
     training = list(read_records(data / "train.jsonl"))
     return {
         "train": seeded_sample(training, settings.records, seed),
-        "companion": varied_companion(config, settings.varied_records, seed),
         "validation": seeded_sample(list(read_records(data / "validation.jsonl")),
                                     settings.validation_records, seed),
         "test": [record for scenario in SCENARIOS
                  for record in read_records(data / split_file(scenario))],
         "dev": list(read_records(dev, any_scenario=True)),
     }
+
+
+def companion_sets(config, recipe: str, seed: int) -> dict[str, list]:
+    """The companion world's training and validation samples for `recipe`, "EXTRA,WORDED"
+    (its `selector.varied_extra_asks`, `selector.varied_worded_asks`)."""
+    extra, worded = (int(part) for part in recipe.split(","))
+    config = ConfigDict(config.to_dict())
+    config.selector.varied_extra_asks, config.selector.varied_worded_asks = extra, worded
+    return varied_companion(config, seed)
 
 
 def vectors_at(depth: int, config, checkpoint: str, texts: set[str], cache: Path | None):
@@ -91,35 +108,52 @@ def main() -> None:
     parser.add_argument("--depths", type=int, nargs="+", default=[0, 16])
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--cache", type=Path, default=None)
+    parser.add_argument("--companions", nargs="+", default=None, metavar="EXTRA,WORDED",
+                        help="companion recipes to compare (default: the config's)")
+    parser.add_argument("--fit", nargs="+", default=[], metavar="FIELD=NUMBER",
+                        help="config.selector fields changed for every row (steps=3000, "
+                             "varied_records=8000)")
+    parser.add_argument("--companion-only", action="store_true",
+                        help="companion rows fit on the companion's records alone")
     args = parser.parse_args()
 
     config = _load_config_file(args.config)
+    for change in args.fit:
+        field, value = change.split("=")
+        config.selector[field] = type(config.selector[field])(float(value))
     settings = section_view(SelectorSettings, config.selector)
     started = time.perf_counter()
-    sets = record_sets(config, Path(args.dev), int(config.seed))
-    texts = set().union(*(texts_of(records) for records in sets.values()))
+    seed = int(config.seed)
+    sets = record_sets(config, Path(args.dev), seed)
+    recipes = args.companions or [f"{settings.varied_extra_asks},{settings.varied_worded_asks}"]
+    companions = {recipe: companion_sets(config, recipe, seed) for recipe in recipes}
+    texts = set().union(*(texts_of(records) for records in sets.values()), *(
+        texts_of(records) for split in companions.values() for records in split.values()))
     print(f"{len(texts)} texts; records: " + ", ".join(f"{k} {len(v)}" for k, v in sets.items()))
-    scored = ("validation", "test", "dev")
+    scored = ("validation", "varied_validation", "test", "dev")
     print(f"{'depth':>5} {'lexical':>7} {'companion':>9} | " + " | ".join(
         f"{split}: TSA  tool-needing  none  F1" for split in scored))
     for depth in args.depths:
         vectors = vectors_at(depth, config, args.checkpoint, texts, args.cache)
         arrays = {name: candidates(records, vectors) for name, records in sets.items()}
-        fused = candidates(sets["train"] + sets["companion"], vectors)
-        for companion in (False, True):
+        # Rows without a companion are scored on the first recipe's validation records.
+        for recipe in [None, *recipes]:
+            split = companions[recipe or recipes[0]]
+            arrays["varied_validation"] = candidates(split["validation"], vectors)
+            own = [] if args.companion_only else sets["train"]
+            train = candidates(own + split["train"], vectors) if recipe else arrays["train"]
             for lexical in (False, True):
-                train = fused if companion else arrays["train"]
                 lever = dataclasses.replace(settings, lexical=lexical)
-                rows = {split: [] for split in scored}
-                for seed in range(args.seeds):
-                    head = fit_head(train, lever, seed)
-                    for split in scored:
-                        rows[split].append(selection_metrics(choose(head, arrays[split]),
-                                                             arrays[split]))
-                print(f"{depth:>5} {str(lexical):>7} {str(companion):>9} | " + " | ".join(
-                    "     ".join(f"{np.mean([m[key] for m in rows[split]]):.3f}"
+                rows = {name: [] for name in scored}
+                for fit_seed in range(args.seeds):
+                    head = fit_head(train, lever, fit_seed)
+                    for name in scored:
+                        rows[name].append(selection_metrics(choose(head, arrays[name]),
+                                                            arrays[name]))
+                print(f"{depth:>5} {str(lexical):>7} {recipe or 'none':>9} | " + " | ".join(
+                    "     ".join(f"{np.mean([m[key] for m in rows[name]]):.3f}"
                                for key in ("tsa", "tool_needing", "none", "abstention_f1"))
-                    for split in scored), flush=True)
+                    for name in scored), flush=True)
     print(f"({time.perf_counter() - started:.0f} s)")
 
 

@@ -78,6 +78,9 @@ def _simulate() -> ConfigDict:
     # paper-faithful two a capability, which a paper-scale model memorised; the held-out third
     # stays held out either way (docs/simulator.md, "More wordings").
     simulate.extra_asks = 0
+    # Trained asks in the tool's own words, 0-4 (simulate/worded_asks.py): the table asks avoid
+    # the tool's words, real requests often use them (docs/simulator.md, "Worded asks").
+    simulate.worded_asks = 0
     # Cross queries per training toolset: other pairs' queries asked against it, so one toolset
     # has different answers and the query decides (simulate/cross_queries.py). 0 = the paper's
     # data, where every query of a toolset has the same answer and a small model learns to
@@ -241,13 +244,17 @@ def _selector() -> ConfigDict:
     # Blocks read before pooling (0 = all): halfway up the default 30-block model scored
     # higher on the held-out simulated splits than the last block (docs/results.md).
     selector.depth = 16
-    # Fit a weight on each tool's BM25 overlap with the query. Off: the simulated validation
-    # split does not favour it, and only the data recipe may be chosen on the hand-written
-    # development set, where it helped (docs/results.md, docs/dev_set.md).
-    selector.lexical = False
+    # Fit weights on each tool's BM25 overlap with the query and, for generate_response, on
+    # the toolset's best overlap. On: with the companion's worded asks it raised the mean TSA
+    # of the two simulated validation splits the head is scored on (docs/results.md).
+    selector.lexical = True
     # Training records of a companion world in varied writing, fitted on beside `records`
-    # (0 = none; selector/command.py, docs/selector.md).
+    # (0 = none), and its asks: extra hand-written asks and asks in the tool's own words a
+    # capability (simulate.extra_asks / simulate.worded_asks of that world). The recipe was
+    # chosen on the development set (selector/command.py, docs/selector.md, docs/dev_set.md).
     selector.varied_records = 4000
+    selector.varied_extra_asks = 0
+    selector.varied_worded_asks = 4
     return selector
 
 

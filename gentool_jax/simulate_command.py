@@ -84,8 +84,9 @@ def check_inputs(config, options: dict[str, str]) -> tuple[str, str]:
                            "with a teacher LLM), not both")
     if (source or teacher) and not variety.is_default(config.simulate):
         raise GentoolError("simulate: config.simulate.toolset_sizes, config.simulate."
-                           "writing and config.simulate.extra_asks shape the offline world "
-                           "only; reset them for --from or --teacher (which use toolset_size)")
+                           "writing, config.simulate.extra_asks and config.simulate."
+                           "worded_asks shape the offline world only; reset them for --from or "
+                           "--teacher (which use toolset_size)")
     if (source or teacher) and config.simulate.get("wording_validation", False):
         raise GentoolError("simulate: config.simulate.wording_validation re-asks the offline "
                            "world's validation queries only; reset it for --from or --teacher")

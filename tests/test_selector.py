@@ -10,6 +10,7 @@ import sys
 import numpy as np
 import pytest
 
+from gentool_jax.baselines.lexical import tool_scores
 from gentool_jax.errors import GentoolError
 from gentool_jax.records import DEFAULT_TOOL
 from gentool_jax.selector.fit import (
@@ -26,7 +27,8 @@ from tests.conftest import REPO_ROOT
 
 SETTINGS = SelectorSettings(enabled=True, records=0, rank=8, steps=400, batch_size=128,
                             lr=3e-2, weight_decay=0.0, encode_batch=8, validation_records=0,
-                            depth=0, varied_records=0, lexical=True)
+                            depth=0, varied_records=0, varied_extra_asks=0,
+                            varied_worded_asks=0, lexical=True)
 
 
 def rotated_world(n: int, seed: int, hidden: int = 8, tools: int = 5) -> Candidates:
@@ -41,7 +43,7 @@ def rotated_world(n: int, seed: int, hidden: int = 8, tools: int = 5) -> Candida
                       offered_vectors[np.arange(n), gold])
     queries = (target @ rotation.T + 0.05 * rng.normal(size=(n, hidden))).astype(np.float32)
     return Candidates(queries, offered_vectors, np.ones((n, tools), bool),
-                      np.zeros((n, tools), np.float32),
+                      np.zeros((n, tools), np.float32), np.zeros(n, np.float32),
                       np.where(none, tools, gold).astype(np.int32))
 
 
@@ -77,15 +79,38 @@ def test_the_fit_learns_to_trust_word_overlap_where_it_names_the_tool():
     assert (picks[needing] == world.gold[needing]).mean() > 0.6
 
 
+def test_the_fit_learns_to_abstain_where_no_tool_matches_the_query_s_words():
+    # Vectors are noise; records that need a tool have a best overlap around 2, the others
+    # around 0.5, so only the best overlap tells when to answer generate_response.
+    world = rotated_world(1000, seed=6)
+    rng = np.random.default_rng(7)
+    n, tools = world.offered.shape
+    world.queries = rng.normal(size=world.queries.shape).astype(np.float32)
+    none = world.gold == tools
+    world.best_overlap = np.where(none, 0.5, 2.0).astype(np.float32) + rng.normal(
+        scale=0.3, size=n).astype(np.float32)
+    off = fit_head(world, SettingsWith(lexical=False), seed=0)
+    assert float(off["lexical_refusal"]) == 0.0
+    head = fit_head(world, SETTINGS, seed=0)
+    assert float(head["lexical_refusal"]) > 1.0, head["lexical_refusal"]
+    # Measured: abstention F1 0.40 with the option off (the query alone is noise), 0.96 on.
+    assert selection_metrics(choose(off, world), world)["abstention_f1"] < 0.6
+    assert selection_metrics(choose(head, world), world)["abstention_f1"] > 0.9
+
+
 def test_toolset_overlap_is_standardised_within_the_toolset():
     tools = [{"name": "weather_now", "description": "Current weather for a city."},
              {"name": "stock_quote", "description": "Latest price of a stock."},
              {"name": "shorten_url", "description": "Shorten a long URL."}]
     record = {"query": "What is the weather in Oslo right now?", "tools": tools}
-    overlap = toolset_overlap(record)
+    overlap, best = toolset_overlap(record)
     assert overlap.argmax() == 0
     np.testing.assert_allclose([overlap.mean(), overlap.std()], [0.0, 1.0], atol=1e-5)
-    assert toolset_overlap({"query": "weather", "tools": tools[:1]}).tolist() == [0.0]
+    assert best == pytest.approx(np.log1p(tool_scores(record).max())) and best > 0
+    alone, best_alone = toolset_overlap({"query": "weather", "tools": tools[:1]})
+    assert alone.tolist() == [0.0] and best_alone > 0
+    unmatched, best_unmatched = toolset_overlap({"query": "hello", "tools": tools})
+    assert unmatched.tolist() == [0.0, 0.0, 0.0] and best_unmatched == 0.0
 
 
 def SettingsWith(**changes) -> SelectorSettings:  # noqa: N802 (reads as a constructor)
@@ -97,7 +122,7 @@ def SettingsWith(**changes) -> SelectorSettings:  # noqa: N802 (reads as a const
 def test_selection_metrics_match_a_hand_count():
     # Columns 0-2 are tools, 3 is generate_response. Gold: 0, 3, 1, 3; picks: 0, 3, 3, 2.
     arrays = Candidates(np.zeros((4, 1)), np.zeros((4, 3, 1)), np.ones((4, 3), bool),
-                        np.zeros((4, 3)), np.array([0, 3, 1, 3]))
+                        np.zeros((4, 3)), np.zeros(4), np.array([0, 3, 1, 3]))
     metrics = selection_metrics(np.array([0, 3, 3, 2]), arrays)
     # tool-needing: 1 of 2; none: 1 of 2; TSA 2 of 4; abstention P = 1/2, R = 1/2, F1 = 1/2.
     assert metrics == {"n": 4, "tool_needing": 0.5, "none": 0.5, "tsa": 0.5,
@@ -119,6 +144,7 @@ def test_candidates_pad_ragged_toolsets_and_mark_abstention():
     assert arrays.gold.tolist() == [0, 2]  # 2 = the abstain column of a width-2 batch
     assert arrays.tools[1, 1].tolist() == [4.0, 4.0]
     assert arrays.lexical.tolist() == [[0.0, 0.0], [0.0, 0.0]]  # one tool; no overlap at all
+    assert arrays.best_overlap.tolist() == [0.0, 0.0]
 
 
 def test_a_saved_head_loads_whole_and_a_broken_one_is_named(tmp_path):
@@ -170,7 +196,8 @@ def test_fit_resume_evaluate_and_a_foreign_checkpoint_refused(tmp_path):
     assert fitted.returncode == 0, fitted.stderr[-2000:]
     info = json.loads((tmp_path / "selector" / "selector.json").read_text())
     assert info["checkpoint"] == "stage2/4" and info["records"] == 160  # 120 + 40 varied
-    assert set(info["metrics"]) == {"train", "validation"}
+    assert set(info["metrics"]) == {"train", "validation", "varied_validation"}
+    assert info["metrics"]["varied_validation"]["n"] == 40
     stamp = (tmp_path / "selector" / "head.npz").stat().st_mtime_ns
     again = cli("fit-selector", tmp_path)
     assert "already holds the head for stage2/4" in again.stdout

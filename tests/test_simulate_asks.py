@@ -152,5 +152,5 @@ def test_fingerprint_and_imports(tmp_path):
     assert _fingerprint(_smoke(4), "") != _fingerprint(_smoke(0), "")
     source = tmp_path / "pairs.jsonl"
     source.write_text("{}\n")
-    with pytest.raises(GentoolError, match="extra_asks shape the offline world only"):
+    with pytest.raises(GentoolError, match="worded_asks shape the offline world only"):
         check_inputs(_smoke(4), {"from": str(source)})

@@ -190,7 +190,8 @@ def test_fingerprint_unchanged_by_default_options():
     version-1 generator with no variety keys; any variety option changes the hash."""
     config = smoke.get_config()
     simulate_json = json.loads(config.simulate.to_json())
-    for key in ("teacher", "toolset_sizes", "writing", "extra_asks", "wording_validation"):
+    for key in ("teacher", "toolset_sizes", "writing", "extra_asks", "worded_asks",
+                "wording_validation"):
         simulate_json.pop(key)
     old = {"generator": 1, "seed": config.seed, "simulate": simulate_json, "source": ""}
     expected = hashlib.sha256(json.dumps(old, sort_keys=True).encode()).hexdigest()

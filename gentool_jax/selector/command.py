@@ -2,11 +2,14 @@
 checkpoint's vectors of the training records, score it on validation, save it beside the run.
 
 The head also fits on `selector.varied_records` training records of a companion world: the
-same simulated pairs and queries (the same held-out tools and domains, so no test tool reaches
-the fit), with names, descriptions and parameters written in varied styles and toolsets of 1-12
-tools. Fitted on the run's own world alone, the head learns how the simulator writes tools;
-with the companion it read the hand-written development set better and the simulated test
-splits about as well (docs/results.md).
+same simulated pairs (the same held-out tools and domains, so no test tool reaches the fit),
+with names, descriptions and parameters written in varied styles, toolsets of 1-12 tools, and
+queries drawn from its own mix of asks (`selector.varied_extra_asks`,
+`selector.varied_worded_asks`: by default four asks a capability in the tool's own words, as
+real requests are often worded). Fitted on the run's own world alone, the head learns how the
+simulator writes tools and that word overlap is worth nothing; with the companion it read the
+hand-written development set better and the simulated test splits about as well
+(docs/results.md). Its validation records are scored beside the run's own.
 
 Re-running with the same checkpoint, data and settings finds the saved head and stops (the
 pipeline relies on that to resume); a different checkpoint or setting refits, and the new head
@@ -38,6 +41,8 @@ from gentool_jax.selector.use import checkpoint_id, selector_dir
 
 # Held-out splits the head is scored on after fitting, where the data directory has them.
 SCORED_SPLITS = ("validation", "validation_wording")
+# The companion world's validation records, scored beside them.
+COMPANION_SPLIT = "varied_validation"
 
 
 def seeded_sample(records: Sequence[Record], limit: int, seed: int) -> list[Record]:
@@ -48,23 +53,28 @@ def seeded_sample(records: Sequence[Record], limit: int, seed: int) -> list[Reco
     return [records[i] for i in random.Random(seed).sample(range(len(records)), limit)]
 
 
-def varied_companion(config: ConfigDict, limit: int, seed: int) -> list[Record]:
-    """A seeded sample of the companion world's training records ([] where the run's data is
-    imported rather than simulated: there is no world to rewrite)."""
-    from gentool_jax.simulate.simulation import simulate
-
-    if limit <= 0:
-        return []
+def varied_companion(config: ConfigDict, seed: int) -> dict[str, list[Record]]:
+    """Seeded samples of the companion world's training and validation records (none where
+    `selector.varied_records` is 0, or where the run's data is imported rather than simulated:
+    there is no world to rewrite)."""
+    settings = section_view(SelectorSettings, config.selector)
+    if settings.varied_records <= 0:
+        return {"train": [], "validation": []}
     if str(config.simulate.source):
         print(f"fit-selector: the data is imported ({config.simulate.source}); no varied-writing "
               "companion world to add")
-        return []
+        return {"train": [], "validation": []}
+    from gentool_jax.simulate.simulation import simulate
+
     world = ConfigDict(config.simulate.to_dict())
     world.writing = ConfigDict(dict(names="varied", descriptions="varied", parameters="varied"))
     world.toolset_sizes = "1-12"
-    world.extra_asks = 4
+    world.extra_asks = settings.varied_extra_asks
+    world.worded_asks = settings.varied_worded_asks
     world.wording_validation = False
-    return seeded_sample(simulate(world, seed)["train"], limit, seed)
+    splits = simulate(world, seed)
+    return {"train": seeded_sample(splits["train"], settings.varied_records, seed),
+            "validation": seeded_sample(splits["validation"], settings.validation_records, seed)}
 
 
 def fit_selector_command(config: ConfigDict, options: dict[str, str]) -> int:
@@ -97,11 +107,13 @@ def fit_selector_command(config: ConfigDict, options: dict[str, str]) -> int:
     training = load_training_records(train_path, source=str(config.data.source),
                                      mix_in=tuple(config.data.mix_in),
                                      repeat=int(config.data.mix_in_repeat)).records
-    train = seeded_sample(training, settings.records, run.seed) + varied_companion(
-        config, settings.varied_records, run.seed)
+    companion = varied_companion(config, run.seed)
+    train = seeded_sample(training, settings.records, run.seed) + companion["train"]
     scored = {split: seeded_sample(list(read_records(path)), settings.validation_records, run.seed)
               for split in SCORED_SPLITS
               if (path := train_path.parent / f"{split}.jsonl").is_file()}
+    if companion["validation"]:
+        scored[COMPANION_SPLIT] = companion["validation"]
     model, tokenizer = load_for_inference(config, checkpoint)
     texts = texts_of(train).union(*(texts_of(records) for records in scored.values()))
     print(f"fit-selector: {bound}, {len(train)} training records, {len(texts)} texts to encode")

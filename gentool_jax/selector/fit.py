@@ -39,20 +39,24 @@ class SelectorSettings:
     encode_batch: int
     validation_records: int
     depth: int  # blocks read before pooling (0 = all)
-    lexical: bool  # fit a weight on each tool's word overlap with the query (else it stays 0)
+    lexical: bool  # fit weights on word overlap with the query (else they stay 0)
     varied_records: int  # records of the varied-writing companion world also fitted on
+    varied_extra_asks: int  # that world's simulate.extra_asks
+    varied_worded_asks: int  # that world's simulate.worded_asks
 
 
 @dataclasses.dataclass
 class Candidates:
     """Records as arrays: queries `[n, H]`, tools `[n, W, H]` (zero past a record's toolset),
-    offered `[n, W]`, lexical `[n, W]` (`toolset_overlap`), and gold `[n]` (W =
-    `generate_response`, the column `scores` appends)."""
+    offered `[n, W]`, lexical `[n, W]` (`toolset_overlap`), best_overlap `[n]` (`log1p` of
+    the toolset's best BM25) and gold `[n]` (W = `generate_response`, the column `scores`
+    appends)."""
 
     queries: np.ndarray
     tools: np.ndarray
     offered: np.ndarray
     lexical: np.ndarray
+    best_overlap: np.ndarray
     gold: np.ndarray
 
     @property
@@ -60,15 +64,17 @@ class Candidates:
         return self.tools.shape[1]
 
 
-def toolset_overlap(record: Record) -> np.ndarray:
-    """Each offered tool's BM25 against the query, standardised over the toolset (mean 0,
+def toolset_overlap(record: Record) -> tuple[np.ndarray, float]:
+    """(Each offered tool's BM25 against the query, standardised over the toolset (mean 0,
     unit spread; all zero where the tools match equally or there is one), so the weight fitted
-    on simulated toolsets carries over to toolsets of other sizes and wordier documentation."""
+    on simulated toolsets carries over to toolsets of other sizes and wordier documentation;
+    `log1p` of the best BM25, how well anything offered matches the query's words.)"""
     overlap = np.asarray(tool_scores(record), np.float64)
+    best = float(np.log1p(max(overlap.max(), 0.0))) if len(overlap) else 0.0
     spread = overlap.std() if len(overlap) else 0.0
     if spread < 1e-6:
-        return np.zeros(len(overlap), np.float32)
-    return ((overlap - overlap.mean()) / spread).astype(np.float32)
+        return np.zeros(len(overlap), np.float32), best
+    return ((overlap - overlap.mean()) / spread).astype(np.float32), best
 
 
 def candidates(records: Sequence[Record], vectors: dict[str, np.ndarray], *,
@@ -80,16 +86,17 @@ def candidates(records: Sequence[Record], vectors: dict[str, np.ndarray], *,
     tools = np.zeros((len(records), width, hidden), np.float32)
     offered = np.zeros((len(records), width), bool)
     lexical = np.zeros((len(records), width), np.float32)
+    best_overlap = np.zeros(len(records), np.float32)
     gold = np.zeros(len(records), np.int32)
     for i, record in enumerate(records):
         names = [tool["name"] for tool in record["tools"]]
-        lexical[i, :len(names)] = toolset_overlap(record)
+        lexical[i, :len(names)], best_overlap[i] = toolset_overlap(record)
         for j, tool in enumerate(record["tools"]):
             tools[i, j], offered[i, j] = vectors[tool_text(tool)], True
         if with_gold:
             call = record["call"]["name"]
             gold[i] = width if call == DEFAULT_TOOL else names.index(call)
-    return Candidates(queries, tools, offered, lexical, gold)
+    return Candidates(queries, tools, offered, lexical, best_overlap, gold)
 
 
 def texts_of(records: Sequence[Record]) -> set[str]:
@@ -99,9 +106,10 @@ def texts_of(records: Sequence[Record]) -> set[str]:
 
 def fit_head(train: Candidates, settings: SelectorSettings, seed: int) -> dict[str, Any]:
     """The head fitted on `train` (its standardisation from the training vectors alone). With
-    `settings.lexical` off, the overlap feature is zeroed, so its weight stays 0."""
+    `settings.lexical` off, the overlap features are zeroed, so their weights stay 0."""
     if not settings.lexical:
-        train = dataclasses.replace(train, lexical=np.zeros_like(train.lexical))
+        train = dataclasses.replace(train, lexical=np.zeros_like(train.lexical),
+                                    best_overlap=np.zeros_like(train.best_overlap))
     everything = np.concatenate([train.queries, train.tools[train.offered]])
     mean, scale = standardisation(everything)
     head = init_head(train.queries.shape[-1], settings.rank, mean, scale, seed, settings.depth)
@@ -111,9 +119,10 @@ def fit_head(train: Candidates, settings: SelectorSettings, seed: int) -> dict[s
     opt_state = optimizer.init(trained)
 
     @jax.jit
-    def step(trained, opt_state, queries, tools, offered, lexical, gold):
+    def step(trained, opt_state, queries, tools, offered, lexical, best_overlap, gold):
         def loss_fn(trained):
-            logits = scores({**frozen, **trained}, queries, tools, offered, lexical)
+            logits = scores({**frozen, **trained}, queries, tools, offered, lexical,
+                            best_overlap)
             return optax.softmax_cross_entropy_with_integer_labels(logits, gold).mean()
 
         loss, grads = jax.value_and_grad(loss_fn)(trained)
@@ -122,7 +131,7 @@ def fit_head(train: Candidates, settings: SelectorSettings, seed: int) -> dict[s
 
     rng = np.random.default_rng(seed)
     arrays = [jnp.asarray(a) for a in (train.queries, train.tools, train.offered, train.lexical,
-                                       train.gold)]
+                                       train.best_overlap, train.gold)]
     bar = tqdm(range(settings.steps), desc="selector: fit", unit="step", leave=False)
     for _ in bar:
         batch = jnp.asarray(rng.integers(0, len(train.gold), settings.batch_size))
@@ -134,7 +143,8 @@ def fit_head(train: Candidates, settings: SelectorSettings, seed: int) -> dict[s
 def choose(head: dict[str, Any], arrays: Candidates) -> np.ndarray:
     """The top column of each record: a tool index, or `arrays.abstain_column`."""
     logits = scores(head, jnp.asarray(arrays.queries), jnp.asarray(arrays.tools),
-                    jnp.asarray(arrays.offered), jnp.asarray(arrays.lexical))
+                    jnp.asarray(arrays.offered), jnp.asarray(arrays.lexical),
+                    jnp.asarray(arrays.best_overlap))
     return np.asarray(jnp.argmax(logits, axis=-1))
 
 

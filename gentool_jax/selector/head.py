@@ -5,10 +5,13 @@ A tool's score is the cosine of the standardised query and tool vectors plus a l
 bilinear term `q^T U V^T t` and a weight on the tool's word overlap with the query (BM25,
 standardised over its toolset: `selector/fit.py`), fitted where `selector.lexical` is on and 0
 otherwise: people ask in the words a tool's documentation uses, which the vectors of a small
-model blur, but the simulator picks distractors by that overlap. `generate_response` is one
-more column scored from the query alone (`q . a + b`), so "no offered tool serves this"
-competes with every tool. Starting at the cosine (U, V small) keeps the base model's own,
-weak, sense of relatedness as the prior the fit corrects. Pure functions over a dict of
+model blur. `generate_response` is one more column scored from the query alone
+(`q . a + b`), plus, with `selector.lexical`, a weight on how well the best tool of the
+toolset matches the query's words at all (`best_overlap`): the standardised overlap says which
+tool matches best, not whether any matches, and raising the tools' scores by their overlap
+would otherwise crowd out "no offered tool serves this", which competes with every tool.
+Starting at the cosine (U, V small) keeps the base model's own, weak, sense of relatedness as
+the prior the fit corrects. Pure functions over a dict of
 arrays, so the fit jits and the head saves as one `.npz`.
 """
 
@@ -35,27 +38,30 @@ def init_head(hidden: int, rank: int, mean: np.ndarray, scale: float, seed: int,
         "abstain": jnp.zeros((hidden,)),
         "abstain_bias": jnp.zeros(()),
         "lexical": jnp.zeros(()),
+        "lexical_refusal": jnp.zeros(()),
         "mean": jnp.asarray(mean, jnp.float32),
         "scale": jnp.asarray(scale, jnp.float32),
         "depth": np.asarray(depth, np.int32),
     }
 
 
-TRAINED = ("u", "v", "abstain", "abstain_bias", "lexical")
+TRAINED = ("u", "v", "abstain", "abstain_bias", "lexical", "lexical_refusal")
 
 
 def scores(head: dict[str, Any], queries: jax.Array, tools: jax.Array, offered: jax.Array,
-           lexical: jax.Array) -> jax.Array:
+           lexical: jax.Array, best_overlap: jax.Array) -> jax.Array:
     """`[n, T + 1]` logits: the T tool slots (`-inf` where `offered` is False), then
     `generate_response`. queries `[n, H]`, tools `[n, T, H]`, offered `[n, T]` bool,
-    lexical `[n, T]` (each tool's standardised word overlap with the query)."""
+    lexical `[n, T]` (each tool's standardised word overlap with the query), best_overlap
+    `[n]` (the toolset's best raw overlap, `log1p` of BM25)."""
     q = (queries - head["mean"]) / head["scale"]
     t = (tools - head["mean"]) / head["scale"]
     hidden = q.shape[-1]
     cosine = jnp.einsum("nh,nth->nt", _unit(q), _unit(t)) * COSINE_SCALE
     bilinear = jnp.einsum("nr,ntr->nt", q @ head["u"], t @ head["v"]) / hidden
     tool_scores = jnp.where(offered, cosine + bilinear + head["lexical"] * lexical, -jnp.inf)
-    refusal = q @ head["abstain"] / hidden ** 0.5 + head["abstain_bias"]
+    refusal = (q @ head["abstain"] / hidden ** 0.5 + head["abstain_bias"]
+               - head["lexical_refusal"] * best_overlap)
     return jnp.concatenate([tool_scores, refusal[:, None]], axis=-1)
 
 

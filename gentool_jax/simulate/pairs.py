@@ -18,7 +18,7 @@ from gentool_jax.errors import GentoolError
 from gentool_jax.simulate.queries import Query, make_query
 from gentool_jax.simulate.tools import Registries, Tool, build_strong, build_weak
 from gentool_jax.simulate.variety import Writing, writing_of
-from gentool_jax.simulate.world import Capability, Domain, domains
+from gentool_jax.simulate.world import Capability, Domain, world_of
 
 SEEN, UNSEEN_TOOL, UNSEEN_DOMAIN = "seen", "unseen_tool", "unseen_domain"
 ROLE_SCENARIO = {UNSEEN_TOOL: "seen_query_unseen_tool",
@@ -48,7 +48,7 @@ def _rng(seed: int, key: str) -> random.Random:
 def _roles(sim, seed: int) -> tuple[list[tuple[str, Domain, bool]], list[Domain]]:
     """(role, domain, both_full) for every pair, and the held-out domains."""
     rng = _rng(seed, "roles")
-    world = list(domains(sim.get("extra_asks", 0)))
+    world = list(world_of(sim))
     rng.shuffle(world)
     n_held = max(1, round(sim.heldout_domain_fraction * len(world)))
     held, seen = world[:n_held], world[n_held:]
@@ -142,7 +142,7 @@ def build_pairs(sim, seed: int) -> list[Pair]:
         if pair.role != SEEN:
             pair.splits = [ROLE_SCENARIO[pair.role]] * sim.queries_per_pair
     _trim_unseen(pairs, sim)
-    caps = {cap.id: cap for domain in domains(sim.get("extra_asks", 0))
+    caps = {cap.id: cap for domain in world_of(sim)
             for cap in domain.capabilities}
     texts: set[str] = set()
     for pair in pairs:

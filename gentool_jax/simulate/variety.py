@@ -4,9 +4,10 @@ wordings of each need training sees.
 The paper fixes the toolset at 5 candidates plus `generate_response` and its tools came from
 one teacher; our paper-faithful world writes tools from a few patterns and each need in two
 trained phrasings. All are kept as the defaults (`simulate.writing.* = "paper"`,
-`simulate.toolset_sizes = ""`, `simulate.extra_asks = 0`), which write exactly what the
-simulator wrote before these options existed; turning them on gives the variety that real
-toolsets and queries have (docs/simulator.md, "Variety", "More wordings").
+`simulate.toolset_sizes = ""`, `simulate.extra_asks = 0`, `simulate.worded_asks = 0`), which
+write exactly what the simulator wrote before these options existed; turning them on gives the
+variety that real toolsets and queries have (docs/simulator.md, "Variety", "More wordings",
+"Worded asks").
 `command._fingerprint` leaves default-valued options out of the manifest, so data written
 before they existed stays valid.
 """
@@ -16,14 +17,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gentool_jax.errors import GentoolError
-from gentool_jax.simulate.world import check_extra_asks
+from gentool_jax.simulate.world import check_extra_asks, check_worded_asks
 
 WRITING_MODES = ("paper", "varied")
 WRITING_FIELDS = ("names", "descriptions", "parameters")
 MAX_TOOLSET_SIZE = 64
 # Option -> default value, as the fingerprint sees it (config JSON).
 DEFAULTS = {"toolset_sizes": "", "writing": {field: "paper" for field in WRITING_FIELDS},
-            "extra_asks": 0}
+            "extra_asks": 0, "worded_asks": 0}
 
 
 @dataclass(frozen=True)
@@ -74,10 +75,11 @@ def check_variety(sim) -> None:
                                f"{', '.join(WRITING_MODES)}; got {value!r}")
     parse_toolset_sizes(sim.toolset_sizes)
     check_extra_asks(sim.get("extra_asks", 0))
+    check_worded_asks(sim.get("worded_asks", 0))
 
 
 def is_default(sim) -> bool:
     """Whether every variety option has its paper-faithful default."""
     return (writing_of(sim) == PAPER
             and not parse_toolset_sizes(sim.toolset_sizes)
-            and not sim.get("extra_asks", 0))
+            and not sim.get("extra_asks", 0) and not sim.get("worded_asks", 0))

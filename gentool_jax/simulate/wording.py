@@ -24,7 +24,7 @@ from gentool_jax.simulate.pairs import Pair
 from gentool_jax.simulate.queries import Query, make_query
 from gentool_jax.simulate.tools import Tool
 from gentool_jax.simulate.toolsets import query_records
-from gentool_jax.simulate.world import domains
+from gentool_jax.simulate.world import world_of
 
 SPLIT = "validation_wording"
 FILE = f"{SPLIT}.jsonl"
@@ -43,7 +43,7 @@ class HeldOutWording:
 
     def __init__(self, pairs: Sequence[Pair], sim, seed: int):
         self.seed = seed
-        self.caps = {cap.id: cap for domain in domains(sim.get("extra_asks", 0))
+        self.caps = {cap.id: cap for domain in world_of(sim)
                      for cap in domain.capabilities}
         # Every query text of the world stays distinct, as `build_pairs` keeps it.
         self.taken = {query.text for pair in pairs for query in pair.queries}

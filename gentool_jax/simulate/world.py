@@ -3,7 +3,8 @@
 The domain tables (domains_a.py, domains_b.py) are compact text so that adding a domain is one
 block; this module parses them once into frozen dataclasses and checks them, so a typo in a
 table fails at import rather than producing ungrounded queries. The extra asks of
-`simulate.extra_asks` (extra_asks.py) pass the same checks when a world asks for them.
+`simulate.extra_asks` (extra_asks.py) and the worded asks of `simulate.worded_asks`
+(worded_asks.py) pass the same checks when a world asks for them.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from gentool_jax.simulate.domains_a import DOMAINS_A
 from gentool_jax.simulate.domains_b import DOMAINS_B
 from gentool_jax.simulate.extra_asks import EXTRA_ASKS, MAX_EXTRA_ASKS
 from gentool_jax.simulate.gazetteers import SLOTS
+from gentool_jax.simulate.worded_asks import MAX_WORDED_ASKS, worded_asks
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 _OPTIONAL = re.compile(r"\[([^\]]*)\]")
@@ -96,28 +98,44 @@ def check_extra_asks(value: object) -> None:
                            f"0..{MAX_EXTRA_ASKS}; got {value!r}")
 
 
-def _with_extra_asks(cap: Capability, extra_asks: int) -> Capability:
-    if not extra_asks:
+def check_worded_asks(value: object) -> None:
+    """Raise GentoolError naming `simulate.worded_asks` unless it is a whole number of the
+    templates there are."""
+    if isinstance(value, bool) or not isinstance(value, int) \
+            or not 0 <= value <= MAX_WORDED_ASKS:
+        raise GentoolError(f"config.simulate.worded_asks must be an integer in "
+                           f"0..{MAX_WORDED_ASKS}; got {value!r}")
+
+
+def _with_more_asks(cap: Capability, extra_asks: int, worded: int) -> Capability:
+    if not extra_asks and not worded:
         return cap
-    if cap.id not in EXTRA_ASKS:
+    if extra_asks and cap.id not in EXTRA_ASKS:
         raise ValueError(f"{cap.id}: no extra asks in simulate/extra_asks_*.py")
-    extra = EXTRA_ASKS[cap.id][:extra_asks]
-    check_asks(cap.id, cap.params, extra)
-    return replace(cap, asks=cap.asks + extra)
+    more = EXTRA_ASKS.get(cap.id, ())[:extra_asks] + worded_asks(cap, worded)
+    check_asks(cap.id, cap.params, more)
+    return replace(cap, asks=cap.asks + more)
 
 
 @functools.cache
-def domains(extra_asks: int = 0) -> tuple[Domain, ...]:
+def domains(extra_asks: int = 0, worded: int = 0) -> tuple[Domain, ...]:
     """Every domain of the world, in a fixed order (table order); each capability's asks are
-    followed by its first `extra_asks` extra asks (extra_asks.py), which train like asks 0-1.
-    0 is the paper-faithful world."""
+    followed by its first `extra_asks` extra asks (extra_asks.py), then its first `worded`
+    asks in the tool's own words (worded_asks.py), all of which train like asks 0-1.
+    0 and 0 are the paper-faithful world."""
     check_extra_asks(extra_asks)
+    check_worded_asks(worded)
     out = []
     for name, (noun, lines) in {**DOMAINS_A, **DOMAINS_B}.items():
-        caps = tuple(_with_extra_asks(_parse_capability(name, line), extra_asks)
+        caps = tuple(_with_more_asks(_parse_capability(name, line), extra_asks, worded)
                      for line in lines)
         out.append(Domain(name, noun, caps))
     return tuple(out)
+
+
+def world_of(sim) -> tuple[Domain, ...]:
+    """The domains a `config.simulate` section asks for."""
+    return domains(sim.get("extra_asks", 0), sim.get("worded_asks", 0))
 
 
 def render_ask(ask: str, values: dict[str, object], include_optional: dict[str, bool]) -> str:
