@@ -21,8 +21,6 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from ml_collections import ConfigDict  # noqa: E402
-
 from gentool_jax.baselines.lexical import tool_scores  # noqa: E402
 from gentool_jax.cli import _load_config_file  # noqa: E402
 from gentool_jax.records import DEFAULT_TOOL, read_records  # noqa: E402
@@ -47,14 +45,11 @@ def overlap_row(records: list) -> dict[str, float]:
 
 
 def simulated(config_path: str, recipe: str) -> list:
+    from gentool_jax.selector.command import companion_world
     from gentool_jax.simulate.simulation import simulate
 
     extra, worded = (int(part) for part in recipe.split(","))
-    world = ConfigDict(_load_config_file(config_path).simulate.to_dict())
-    world.writing = ConfigDict(dict(names="varied", descriptions="varied", parameters="varied"))
-    world.toolset_sizes = "1-12"
-    world.extra_asks, world.worded_asks = extra, worded
-    world.wording_validation = False
+    world = companion_world(_load_config_file(config_path).simulate, extra, worded)
     return simulate(world, 0)["train"]
 
 

@@ -49,6 +49,16 @@ def _smoke(extra_asks: int | None):
     return config
 
 
+def assert_held_out_ask_stays_out(splits) -> None:
+    """The unseen-query scenarios use only the held-out ask, and no other split uses it."""
+    for split in SPLITS:
+        ids = {i for record in splits[split] for i in _ask_ids(record)}
+        if split in UNSEEN_QUERY_SCENARIOS:
+            assert ids == {HELD_OUT_ASK}, split
+        else:
+            assert HELD_OUT_ASK not in ids, split
+
+
 @pytest.fixture(scope="module")
 def worlds():
     plain = simulate(_smoke(None).simulate, seed=0)
@@ -104,12 +114,7 @@ def test_four_extra_asks_train_new_wordings_and_keep_the_held_out_one_out(worlds
     _, zero, four = worlds
     trained_ids = {i for record in four["train"] for i in _ask_ids(record)}
     assert trained_ids == {0, 1, 3, 4, 5, 6}
-    for split in SPLITS:
-        ids = {i for record in four[split] for i in _ask_ids(record)}
-        if split in UNSEEN_QUERY_SCENARIOS:
-            assert ids == {HELD_OUT_ASK}, split
-        else:
-            assert HELD_OUT_ASK not in ids, split
+    assert_held_out_ask_stays_out(four)
     # Pairs whose every query is held out draw nothing from the seen asks: same records.
     assert four["unseen_query_unseen_tool"] == zero["unseen_query_unseen_tool"]
     assert check_leakage(four)["unseen_query_records"] > 0

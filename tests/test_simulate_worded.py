@@ -15,11 +15,11 @@ from gentool_jax.baselines.lexical import tool_scores
 from gentool_jax.config_check import check_config
 from gentool_jax.errors import GentoolError
 from gentool_jax.records import DEFAULT_TOOL, validate_record
-from gentool_jax.simulate.leakage import UNSEEN_QUERY_SCENARIOS
-from gentool_jax.simulate.simulation import SPLITS, simulate
+from gentool_jax.simulate.simulation import simulate
 from gentool_jax.simulate.worded_asks import MAX_WORDED_ASKS, gerund, worded_asks
 from gentool_jax.simulate.world import HELD_OUT_ASK, check_asks, domains
 from gentool_jax.simulate_command import _fingerprint
+from tests.test_simulate_asks import _ask_ids, assert_held_out_ask_stays_out
 from tests.test_simulate_variety import PAPER_SMOKE_SHA256, _digest
 
 _SLOT = re.compile(r"\{(\w+)\}")
@@ -29,10 +29,6 @@ def _smoke(worded: int):
     config = smoke.get_config()
     config.simulate.worded_asks = worded
     return config
-
-
-def _ask_ids(record) -> list[int]:
-    return [int(i) for i in record["meta"]["intent"].rsplit("#", 1)[1].split(".")]
 
 
 @pytest.fixture(scope="module")
@@ -73,12 +69,7 @@ def test_zero_worded_asks_is_the_paper_world():
 def test_worded_asks_train_and_the_held_out_ask_stays_out(worded_world):
     trained = {i for record in worded_world["train"] for i in _ask_ids(record)}
     assert trained == {0, 1} | set(range(HELD_OUT_ASK + 1, HELD_OUT_ASK + 1 + MAX_WORDED_ASKS))
-    for split in SPLITS:
-        ids = {i for record in worded_world[split] for i in _ask_ids(record)}
-        if split in UNSEEN_QUERY_SCENARIOS:
-            assert ids == {HELD_OUT_ASK}, split
-        else:
-            assert HELD_OUT_ASK not in ids, split
+    assert_held_out_ask_stays_out(worded_world)
 
 
 def test_worded_records_are_valid_grounded_and_overlap_their_gold_tool(worded_world):

@@ -53,6 +53,18 @@ def seeded_sample(records: Sequence[Record], limit: int, seed: int) -> list[Reco
     return [records[i] for i in random.Random(seed).sample(range(len(records)), limit)]
 
 
+def companion_world(simulate: ConfigDict, extra_asks: int, worded_asks: int) -> ConfigDict:
+    """The companion's `config.simulate`: the run's world in varied writing, toolsets of 1-12
+    and the given asks."""
+    world = ConfigDict(simulate.to_dict())
+    world.writing = ConfigDict(dict(names="varied", descriptions="varied", parameters="varied"))
+    world.toolset_sizes = "1-12"
+    world.extra_asks = extra_asks
+    world.worded_asks = worded_asks
+    world.wording_validation = False
+    return world
+
+
 def varied_companion(config: ConfigDict, seed: int) -> dict[str, list[Record]]:
     """Seeded samples of the companion world's training and validation records (none where
     `selector.varied_records` is 0, or where the run's data is imported rather than simulated:
@@ -66,13 +78,8 @@ def varied_companion(config: ConfigDict, seed: int) -> dict[str, list[Record]]:
         return {"train": [], "validation": []}
     from gentool_jax.simulate.simulation import simulate
 
-    world = ConfigDict(config.simulate.to_dict())
-    world.writing = ConfigDict(dict(names="varied", descriptions="varied", parameters="varied"))
-    world.toolset_sizes = "1-12"
-    world.extra_asks = settings.varied_extra_asks
-    world.worded_asks = settings.varied_worded_asks
-    world.wording_validation = False
-    splits = simulate(world, seed)
+    splits = simulate(companion_world(config.simulate, settings.varied_extra_asks,
+                                      settings.varied_worded_asks), seed)
     return {"train": seeded_sample(splits["train"], settings.varied_records, seed),
             "validation": seeded_sample(splits["validation"], settings.validation_records, seed)}
 
