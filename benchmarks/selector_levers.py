@@ -2,7 +2,8 @@
 
     python benchmarks/selector_levers.py --config configs/default.py \\
         --checkpoint runs/default/stage2 --dev data/dev/dev.jsonl [--cache DIR] [--seeds 2] \\
-        [--depths 0 16] [--companions 4,0 0,4] [--fit steps=3000] [--companion-only]
+        [--depths 0 16] [--companions 4,0 0,4] [--fit steps=3000] [--companion-only] \\
+        [--companion-tests]
 
 The head's choice is all that decides TSA once constrained decoding holds the reply to it,
 so a lever can be judged without generating: encode every text once with the product's
@@ -10,16 +11,20 @@ encoder (`selector/encode.py`), fit the product's head (`selector/fit.py`) with 
 each lever, and score its picks on the simulated validation split, the companion world's
 validation records (`varied_validation`), every record of the four test splits, and a
 hand-written evaluation file (`--dev`): pooled TSA, tool-needing accuracy,
-`none` records answered `generate_response`, and abstention F1. Unlike
+`none` records answered `generate_response`, abstention F1 and the fit's loss (cross-entropy
+of the gold column, a lower-noise read where rows tie on TSA). Unlike
 `benchmarks/fitted_oracle.py` (which standardises over the evaluation vectors too), nothing
 here sees an evaluated record before scoring it.
 
 Levers: `depth` (the blocks read before pooling: 0 = all of them, 16 = the middle of the
 default model), `lexical` (`selector.lexical`: fitted weights on each tool's standardised
-BM25 and on the toolset's best BM25), `companion` (the varied-writing companion world's
-training records added to the fit, in each recipe of `--companions EXTRA,WORDED ...`: the
-companion's `selector.varied_extra_asks` and `selector.varied_worded_asks`; default the
-config's). `varied_validation` is the row's own companion's validation sample.
+BM25, on that times the toolset's best BM25, and on the best BM25 for abstaining),
+`companion` (the varied-writing companion world's training records added to the fit, in
+each recipe of `--companions EXTRA,WORDED ...`: the companion's `selector.varied_extra_asks`
+and `selector.varied_worded_asks`; default the config's). `varied_validation` is the row's
+own companion's validation sample.
+`--companion-tests` also scores samples of the companion's four test splits
+(`varied_<scenario>`: new tools, new domains and held-out asks in the companion's writing).
 `--fit steps=3000` changes a fit setting for every row; `--companion-only` fits the companion
 rows on the companion's records without the run's own.
 Each row is the mean over `--seeds` fits (fit seeds 0, 1, ...: inits and batch draws; the
@@ -46,17 +51,22 @@ from ml_collections import ConfigDict  # noqa: E402
 from gentool_jax.cli import _load_config_file  # noqa: E402
 from gentool_jax.config_view import section_view  # noqa: E402
 from gentool_jax.records import SCENARIOS, read_records  # noqa: E402
-from gentool_jax.selector.command import seeded_sample, varied_companion  # noqa: E402
+from gentool_jax.selector.command import (  # noqa: E402
+    companion_world,
+    seeded_sample,
+    varied_companion,
+)
 from gentool_jax.selector.encode import pooled_states  # noqa: E402
 from gentool_jax.selector.fit import (  # noqa: E402
     SelectorSettings,
     candidates,
     choose,
     fit_head,
+    held_out_loss,
     selection_metrics,
     texts_of,
 )
-from gentool_jax.simulate.simulation import split_file  # noqa: E402
+from gentool_jax.simulate.simulation import simulate, split_file  # noqa: E402
 
 
 def record_sets(config, dev: Path, seed: int) -> dict[str, list]:
@@ -73,13 +83,22 @@ def record_sets(config, dev: Path, seed: int) -> dict[str, list]:
     }
 
 
-def companion_sets(config, recipe: str, seed: int) -> dict[str, list]:
-    """The companion world's training and validation samples for `recipe`, "EXTRA,WORDED"
-    (its `selector.varied_extra_asks`, `selector.varied_worded_asks`)."""
+def companion_sets(config, recipe: str, seed: int, tests: bool) -> dict[str, list]:
+    """The companion world's samples for `recipe`, "EXTRA,WORDED" (its
+    `selector.varied_extra_asks`, `selector.varied_worded_asks`): `train`,
+    `varied_validation` and, with `tests`, `varied_<scenario>` for each test split (as many
+    records as validation)."""
     extra, worded = (int(part) for part in recipe.split(","))
     config = ConfigDict(config.to_dict())
     config.selector.varied_extra_asks, config.selector.varied_worded_asks = extra, worded
-    return varied_companion(config, seed)
+    companion = varied_companion(config, seed)
+    sets = {"train": companion["train"], "varied_validation": companion["validation"]}
+    if tests:
+        splits = simulate(companion_world(config.simulate, extra, worded), seed)
+        size = int(config.selector.validation_records)
+        sets |= {f"varied_{scenario}": seeded_sample(splits[scenario], size, seed)
+                 for scenario in SCENARIOS}
+    return sets
 
 
 def vectors_at(depth: int, config, checkpoint: str, texts: set[str], cache: Path | None):
@@ -113,6 +132,8 @@ def main() -> None:
     parser.add_argument("--fit", nargs="+", default=[], metavar="FIELD=NUMBER",
                         help="config.selector fields changed for every row (steps=3000, "
                              "varied_records=8000)")
+    parser.add_argument("--companion-tests", action="store_true",
+                        help="also score samples of the companion's four test splits")
     parser.add_argument("--companion-only", action="store_true",
                         help="companion rows fit on the companion's records alone")
     args = parser.parse_args()
@@ -126,20 +147,24 @@ def main() -> None:
     seed = int(config.seed)
     sets = record_sets(config, Path(args.dev), seed)
     recipes = args.companions or [f"{settings.varied_extra_asks},{settings.varied_worded_asks}"]
-    companions = {recipe: companion_sets(config, recipe, seed) for recipe in recipes}
+    companions = {recipe: companion_sets(config, recipe, seed, args.companion_tests)
+                  for recipe in recipes}
     texts = set().union(*(texts_of(records) for records in sets.values()), *(
         texts_of(records) for split in companions.values() for records in split.values()))
     print(f"{len(texts)} texts; records: " + ", ".join(f"{k} {len(v)}" for k, v in sets.items()))
-    scored = ("validation", "varied_validation", "test", "dev")
-    print(f"{'depth':>5} {'lexical':>7} {'companion':>9} | " + " | ".join(
-        f"{split}: TSA  tool-needing  none  F1" for split in scored))
+    companion_tests = [f"varied_{scenario}" for scenario in SCENARIOS] \
+        if args.companion_tests else []
+    scored = ("validation", "varied_validation", *companion_tests, "test", "dev")
+    metrics = ("tsa", "tool_needing", "none", "abstention_f1", "loss")
+    print(f"{'split':>36} " + " ".join(f"{key:>13}" for key in metrics))
     for depth in args.depths:
         vectors = vectors_at(depth, config, args.checkpoint, texts, args.cache)
         arrays = {name: candidates(records, vectors) for name, records in sets.items()}
-        # Rows without a companion are scored on the first recipe's validation records.
+        # Rows without a companion are scored on the first recipe's companion records.
         for recipe in [None, *recipes]:
             split = companions[recipe or recipes[0]]
-            arrays["varied_validation"] = candidates(split["validation"], vectors)
+            for name in ("varied_validation", *companion_tests):
+                arrays[name] = candidates(split[name], vectors)
             own = [] if args.companion_only else sets["train"]
             train = candidates(own + split["train"], vectors) if recipe else arrays["train"]
             for lexical in (False, True):
@@ -148,12 +173,14 @@ def main() -> None:
                 for fit_seed in range(args.seeds):
                     head = fit_head(train, lever, fit_seed)
                     for name in scored:
-                        rows[name].append(selection_metrics(choose(head, arrays[name]),
-                                                            arrays[name]))
-                print(f"{depth:>5} {str(lexical):>7} {recipe or 'none':>9} | " + " | ".join(
-                    "     ".join(f"{np.mean([m[key] for m in rows[name]]):.3f}"
-                               for key in ("tsa", "tool_needing", "none", "abstention_f1"))
-                    for name in scored), flush=True)
+                        rows[name].append({**selection_metrics(choose(head, arrays[name]),
+                                                               arrays[name]),
+                                           "loss": held_out_loss(head, arrays[name])})
+                print(f"depth {depth}, lexical {lexical}, companion {recipe or 'none'}:")
+                for name in scored:
+                    print(f"{name:>36} " + " ".join(
+                        f"{np.mean([m[key] for m in rows[name]]):>13.3f}" for key in metrics))
+                print(flush=True)
     print(f"({time.perf_counter() - started:.0f} s)")
 
 

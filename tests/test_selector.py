@@ -19,6 +19,7 @@ from gentool_jax.selector.fit import (
     candidates,
     choose,
     fit_head,
+    held_out_loss,
     selection_metrics,
     toolset_overlap,
 )
@@ -53,7 +54,7 @@ def test_the_head_learns_a_relation_the_cosine_cannot_see_and_abstains():
     before = selection_metrics(choose(untrained, held_out), held_out)
     head = fit_head(train, SETTINGS, seed=0)
     after = selection_metrics(choose(head, held_out), held_out)
-    assert before["tool_needing"] < 0.35  # the cosine alone: about chance among five
+    assert before["tool_needing"] < 0.35  # the untrained head: about chance among five
     # Measured 0.83 / 0.61 / 0.61; the noise and the random none targets cap it below 1.
     assert after["tool_needing"] > 0.7 and after["none"] > 0.45, after
     assert after["abstention_f1"] > 0.45, after
@@ -77,6 +78,46 @@ def test_the_fit_learns_to_trust_word_overlap_where_it_names_the_tool():
     assert float(head["lexical"]) > 1.0, head["lexical"]
     # Measured 0.67 (chance 0.2; the query-only refusal column, fitted on noise, takes some).
     assert (picks[needing] == world.gold[needing]).mean() > 0.6
+
+
+def test_the_fit_trusts_word_overlap_more_where_the_toolset_shares_the_query_s_words():
+    # Vectors are noise. Where the best overlap is high (2.0) the gold tool has the highest
+    # standardised overlap; where it is low (0.2) the overlap is noise, as in asks written to
+    # avoid the tools' words. Only the gain (overlap times best overlap) can serve both.
+    world = rotated_world(2000, seed=8)
+    rng = np.random.default_rng(9)
+    n, tools = world.offered.shape
+    world.queries = rng.normal(size=world.queries.shape).astype(np.float32)
+    overlap = rng.normal(size=(n, tools)).astype(np.float32)
+    worded = rng.random(n) < 0.5
+    needing = world.gold < tools
+    named = np.flatnonzero(worded & needing)
+    overlap[named, world.gold[named]] = overlap[named].max(-1) + 1.0
+    world.lexical = overlap
+    world.best_overlap = np.where(worded, 2.0, 0.2).astype(np.float32)
+    off = fit_head(world, SettingsWith(lexical=False), seed=0)
+    assert float(off["lexical_gain"]) == 0.0
+    head = fit_head(world, SETTINGS, seed=0)
+    assert float(head["lexical_gain"]) > 1.0, (head["lexical_gain"], head["lexical"])
+    picks = choose(head, world)
+    # Measured 0.89 on the worded records (chance 0.2; the query-only refusal column, fitted
+    # on noise, takes some).
+    assert (picks[named] == world.gold[named]).mean() > 0.8
+
+
+def test_held_out_loss_is_the_gold_column_s_cross_entropy():
+    # Every vector at the head's standardisation mean and no overlap: every term of every
+    # column is 0 (the cosine of a zero vector included), so each of the five tools and
+    # generate_response scores 0 and the cross-entropy is log(6) whatever the weights.
+    world = rotated_world(200, seed=10)
+    head = fit_head(world, SETTINGS, seed=0)
+    mean = np.asarray(head["mean"], np.float32)
+    blank = Candidates(np.broadcast_to(mean, world.queries.shape),
+                       np.broadcast_to(mean, world.tools.shape), world.offered, world.lexical,
+                       world.best_overlap, world.gold)
+    assert held_out_loss({**head, "abstain_bias": np.float32(0.0)}, blank) == pytest.approx(
+        np.log(6), abs=1e-3)
+    assert held_out_loss(head, world) < 0.7 * np.log(6)
 
 
 def test_the_fit_learns_to_abstain_where_no_tool_matches_the_query_s_words():

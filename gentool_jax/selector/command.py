@@ -33,6 +33,7 @@ from gentool_jax.selector.fit import (
     candidates,
     choose,
     fit_head,
+    held_out_loss,
     selection_metrics,
     texts_of,
 )
@@ -129,8 +130,10 @@ def fit_selector_command(config: ConfigDict, options: dict[str, str]) -> int:
     arrays = {"train": candidates(train, vectors)} | {
         split: candidates(records, vectors) for split, records in scored.items()}
     head = fit_head(arrays["train"], settings, run.seed)
-    measured: dict[str, Any] = {split: selection_metrics(choose(head, split_arrays), split_arrays)
-                                for split, split_arrays in arrays.items()}
+    measured: dict[str, Any] = {
+        split: {**selection_metrics(choose(head, split_arrays), split_arrays),
+                "loss": held_out_loss(head, split_arrays)}
+        for split, split_arrays in arrays.items()}
     seconds = round(time.perf_counter() - started, 1)
     save_head(directory, head, {**fitted_on, "records": len(train), "metrics": measured,
                                 "seconds": seconds})
@@ -138,5 +141,6 @@ def fit_selector_command(config: ConfigDict, options: dict[str, str]) -> int:
     for split, row in measured.items():
         print(f"  {split:<20} n={row['n']:<5} tool-needing {row['tool_needing']:.3f}  "
               f"none {row['none']:.3f}  TSA {row['tsa']:.3f} (abstain-all "
-              f"{row['abstain_all']:.3f})  abstention F1 {row['abstention_f1']:.3f}")
+              f"{row['abstain_all']:.3f})  abstention F1 {row['abstention_f1']:.3f}  "
+              f"loss {row['loss']:.3f}")
     return 0

@@ -50,8 +50,8 @@ def load_head(directory: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     except (OSError, ValueError) as error:
         raise GentoolError(f"{directory / HEAD_FILE}: unreadable ({error}); refit with "
                            "`gentool-jax fit-selector`") from None
-    missing = {"u", "v", "abstain", "abstain_bias", "lexical", "lexical_refusal", "mean",
-               "scale", "depth"} - set(head)
+    missing = {"u", "v", "abstain", "abstain_bias", "lexical", "lexical_gain", "lexical_refusal",
+               "mean", "scale", "depth"} - set(head)
     if missing:
         raise GentoolError(f"{directory / HEAD_FILE}: missing arrays {sorted(missing)}; refit "
                            "with `gentool-jax fit-selector`")
