@@ -140,22 +140,22 @@ def fit_head(train: Candidates, settings: SelectorSettings, seed: int) -> dict[s
     return {**frozen, **jax.device_get(trained)}
 
 
+def _logits(head: dict[str, Any], arrays: Candidates) -> jax.Array:
+    return scores(head, jnp.asarray(arrays.queries), jnp.asarray(arrays.tools),
+                  jnp.asarray(arrays.offered), jnp.asarray(arrays.lexical),
+                  jnp.asarray(arrays.best_overlap))
+
+
 def choose(head: dict[str, Any], arrays: Candidates) -> np.ndarray:
     """The top column of each record: a tool index, or `arrays.abstain_column`."""
-    logits = scores(head, jnp.asarray(arrays.queries), jnp.asarray(arrays.tools),
-                    jnp.asarray(arrays.offered), jnp.asarray(arrays.lexical),
-                    jnp.asarray(arrays.best_overlap))
-    return np.asarray(jnp.argmax(logits, axis=-1))
+    return np.asarray(jnp.argmax(_logits(head, arrays), axis=-1))
 
 
 def held_out_loss(head: dict[str, Any], arrays: Candidates) -> float:
     """The fit's own loss (mean cross-entropy of the gold column) on `arrays`' records: a
     lower-noise read than TSA on a few hundred records, where head variants tie on picks."""
-    logits = scores(head, jnp.asarray(arrays.queries), jnp.asarray(arrays.tools),
-                    jnp.asarray(arrays.offered), jnp.asarray(arrays.lexical),
-                    jnp.asarray(arrays.best_overlap))
     return round(float(optax.softmax_cross_entropy_with_integer_labels(
-        logits, jnp.asarray(arrays.gold)).mean()), 4)
+        _logits(head, arrays), jnp.asarray(arrays.gold)).mean()), 4)
 
 
 def selection_metrics(picks: np.ndarray, arrays: Candidates) -> dict[str, float | int]:
