@@ -60,14 +60,20 @@ def test_the_head_learns_a_relation_the_cosine_cannot_see_and_abstains():
     assert after["abstention_f1"] > 0.45, after
 
 
+def noise_queries_world(n: int, seed: int) -> tuple[Candidates, np.ndarray, np.random.Generator]:
+    """A rotated world whose query vectors are noise, a noise overlap matrix for it and the
+    rng that drew them: the overlap tests plant their own signal in it."""
+    world = rotated_world(n, seed=seed)
+    rng = np.random.default_rng(seed + 1)
+    world.queries = rng.normal(size=world.queries.shape).astype(np.float32)
+    return world, rng.normal(size=world.offered.shape).astype(np.float32), rng
+
+
 def test_the_fit_learns_to_trust_word_overlap_where_it_names_the_tool():
     # Vectors are noise; the gold tool is the one with the highest standardised overlap on
     # 80% of records (a realistic, imperfect signal).
-    world = rotated_world(1000, seed=4)
-    rng = np.random.default_rng(5)
-    n, tools = world.offered.shape
-    world.queries = rng.normal(size=world.queries.shape).astype(np.float32)
-    overlap = rng.normal(size=(n, tools)).astype(np.float32)
+    world, overlap, rng = noise_queries_world(1000, seed=4)
+    tools = world.offered.shape[1]
     needing = np.flatnonzero(world.gold < tools)
     honest = needing[rng.random(len(needing)) < 0.8]
     overlap[honest, world.gold[honest]] = overlap[honest].max(-1) + 1.0
@@ -84,11 +90,8 @@ def test_the_fit_trusts_word_overlap_more_where_the_toolset_shares_the_query_s_w
     # Vectors are noise. Where the best overlap is high (2.0) the gold tool has the highest
     # standardised overlap; where it is low (0.2) the overlap is noise, as in asks written to
     # avoid the tools' words. Only the gain (overlap times best overlap) can serve both.
-    world = rotated_world(2000, seed=8)
-    rng = np.random.default_rng(9)
+    world, overlap, rng = noise_queries_world(2000, seed=8)
     n, tools = world.offered.shape
-    world.queries = rng.normal(size=world.queries.shape).astype(np.float32)
-    overlap = rng.normal(size=(n, tools)).astype(np.float32)
     worded = rng.random(n) < 0.5
     needing = world.gold < tools
     named = np.flatnonzero(worded & needing)
