@@ -20,8 +20,9 @@ Levers: `depth` (the blocks read before pooling: 0 = all of them, 16 = the middl
 default model), `lexical` (`selector.lexical`: fitted weights on each tool's standardised
 BM25, on that times the toolset's best BM25, and on the best BM25 for abstaining),
 `companion` (the varied-writing companion world's training records added to the fit, in
-each recipe of `--companions EXTRA,WORDED ...`: the companion's `selector.varied_extra_asks`
-and `selector.varied_worded_asks`; default the config's). `varied_validation` is the row's
+each recipe of `--companions EXTRA,WORDED[,DECOYS[,RULE]] ...`: the companion's
+`selector.varied_extra_asks`, `selector.varied_worded_asks`, `selector.varied_decoys` and
+`selector.varied_distractors`; default the config's). `varied_validation` is the row's
 own companion's validation sample.
 `--companion-tests` also scores samples of the companion's four test splits
 (`varied_<scenario>`: new tools, new domains and held-out asks in the companion's writing).
@@ -84,17 +85,25 @@ def record_sets(config, dev: Path, seed: int) -> dict[str, list]:
 
 
 def companion_sets(config, recipe: str, seed: int, tests: bool) -> dict[str, list]:
-    """The companion world's samples for `recipe`, "EXTRA,WORDED" (its
-    `selector.varied_extra_asks`, `selector.varied_worded_asks`): `train`,
+    """The companion world's samples for `recipe`, "EXTRA,WORDED[,DECOYS[,RULE]]" (its
+    `selector.varied_extra_asks`, `selector.varied_worded_asks` and, where given,
+    `selector.varied_decoys`, `selector.varied_distractors`): `train`,
     `varied_validation` and, with `tests`, `varied_<scenario>` for each test split (as many
     records as validation)."""
-    extra, worded = (int(part) for part in recipe.split(","))
+    parts = recipe.split(",")
     config = ConfigDict(config.to_dict())
-    config.selector.varied_extra_asks, config.selector.varied_worded_asks = extra, worded
+    selector = config.selector
+    selector.varied_extra_asks, selector.varied_worded_asks = int(parts[0]), int(parts[1])
+    if len(parts) > 2:
+        selector.varied_decoys = int(parts[2])
+    if len(parts) > 3:
+        selector.varied_distractors = parts[3]
     companion = varied_companion(config, seed)
     sets = {"train": companion["train"], "varied_validation": companion["validation"]}
     if tests:
-        splits = simulate(companion_world(config.simulate, extra, worded), seed)
+        splits = simulate(companion_world(config.simulate, selector.varied_extra_asks,
+                                          selector.varied_worded_asks, selector.varied_decoys,
+                                          selector.varied_distractors), seed)
         size = int(config.selector.validation_records)
         sets |= {f"varied_{scenario}": seeded_sample(splits[scenario], size, seed)
                  for scenario in SCENARIOS}
@@ -127,7 +136,8 @@ def main() -> None:
     parser.add_argument("--depths", type=int, nargs="+", default=[0, 16])
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--cache", type=Path, default=None)
-    parser.add_argument("--companions", nargs="+", default=None, metavar="EXTRA,WORDED",
+    parser.add_argument("--companions", nargs="+", default=None,
+                        metavar="EXTRA,WORDED[,DECOYS[,RULE]]",
                         help="companion recipes to compare (default: the config's)")
     parser.add_argument("--fit", nargs="+", default=[], metavar="FIELD=NUMBER",
                         help="config.selector fields changed for every row (steps=3000, "
@@ -146,7 +156,8 @@ def main() -> None:
     started = time.perf_counter()
     seed = int(config.seed)
     sets = record_sets(config, Path(args.dev), seed)
-    recipes = args.companions or [f"{settings.varied_extra_asks},{settings.varied_worded_asks}"]
+    recipes = args.companions or [f"{settings.varied_extra_asks},{settings.varied_worded_asks},"
+                                  f"{settings.varied_decoys},{settings.varied_distractors}"]
     companions = {recipe: companion_sets(config, recipe, seed, args.companion_tests)
                   for recipe in recipes}
     texts = set().union(*(texts_of(records) for records in sets.values()), *(

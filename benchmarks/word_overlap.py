@@ -49,7 +49,9 @@ def simulated(config_path: str, recipe: str) -> list:
     from gentool_jax.simulate.simulation import simulate
 
     extra, worded = (int(part) for part in recipe.split(","))
-    world = companion_world(_load_config_file(config_path).simulate, extra, worded)
+    selector = _load_config_file(config_path).selector
+    world = companion_world(_load_config_file(config_path).simulate, extra, worded,
+                            selector.varied_decoys, selector.varied_distractors)
     return simulate(world, 0)["train"]
 
 

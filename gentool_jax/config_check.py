@@ -24,6 +24,7 @@ def _choices() -> dict[str, tuple[str, ...]]:
     from gentool_jax.model.llama import REMAT_POLICIES
     from gentool_jax.parallel.distributed import MODES
     from gentool_jax.sample.settings import CONSTRAIN_MODES
+    from gentool_jax.simulate.toolsets import DISTRACTOR_RULES
     from gentool_jax.train.optimizer import SCHEDULES
     from gentool_jax.train.stage_chain import STAGE_INIT
 
@@ -34,6 +35,7 @@ def _choices() -> dict[str, tuple[str, ...]]:
         "data.ranking_target": RANKING_TARGETS,
         "train.schedule": SCHEDULES, "train.stage2_init": STAGE_INIT,
         "distributed.mode": MODES, "sample.constrain": CONSTRAIN_MODES,
+        "simulate.distractors": DISTRACTOR_RULES, "selector.varied_distractors": DISTRACTOR_RULES,
     }
 
 
@@ -52,8 +54,12 @@ def _subsets(config: Any) -> dict[str, tuple[str, ...]]:
 def _intervals(config: Any) -> Iterable[tuple[str, Any, Callable[[float], bool], str]]:
     """(field, value, test, interval) of every field bounded on both sides; the sampler and the
     LoRA layer would otherwise refuse them with a traceback, mid-run."""
+    from gentool_jax.simulate.variety import MAX_DECOYS
+
     yield "sample.top_p", config.sample.top_p, lambda v: 0 < v <= 1, "in (0, 1]"
     yield "model.lora.dropout", config.model.lora.dropout, lambda v: 0 <= v < 1, "in [0, 1)"
+    yield ("selector.varied_decoys", config.selector.varied_decoys,
+           lambda v: 0 <= v <= MAX_DECOYS, f"in [0, {MAX_DECOYS}]")
 
 
 def _get(config: Any, field: str) -> Any:

@@ -29,7 +29,8 @@ from tests.conftest import REPO_ROOT
 SETTINGS = SelectorSettings(enabled=True, records=0, rank=8, steps=400, batch_size=128,
                             lr=3e-2, weight_decay=0.0, encode_batch=8, validation_records=0,
                             depth=0, varied_records=0, varied_extra_asks=0,
-                            varied_worded_asks=0, lexical=True)
+                            varied_worded_asks=0, varied_decoys=0,
+                            varied_distractors="visible", lexical=True)
 
 
 def rotated_world(n: int, seed: int, hidden: int = 8, tools: int = 5) -> Candidates:

@@ -190,7 +190,7 @@ def test_fingerprint_unchanged_by_default_options():
     version-1 generator with no variety keys; any variety option changes the hash."""
     config = smoke.get_config()
     simulate_json = json.loads(config.simulate.to_json())
-    for key in ("teacher", "toolset_sizes", "writing", "extra_asks", "worded_asks",
+    for key in ("teacher", "toolset_sizes", "writing", "extra_asks", "worded_asks", "decoys",
                 "wording_validation"):
         simulate_json.pop(key)
     old = {"generator": 1, "seed": config.seed, "simulate": simulate_json, "source": ""}

@@ -54,14 +54,17 @@ def seeded_sample(records: Sequence[Record], limit: int, seed: int) -> list[Reco
     return [records[i] for i in random.Random(seed).sample(range(len(records)), limit)]
 
 
-def companion_world(simulate: ConfigDict, extra_asks: int, worded_asks: int) -> ConfigDict:
-    """The companion's `config.simulate`: the run's world in varied writing, toolsets of 1-12
-    and the given asks."""
+def companion_world(simulate: ConfigDict, extra_asks: int, worded_asks: int, decoys: int,
+                    distractors: str) -> ConfigDict:
+    """The companion's `config.simulate`: the run's world in varied writing, toolsets of 1-12,
+    the given asks, decoys a pair and distractor rule."""
     world = ConfigDict(simulate.to_dict())
     world.writing = ConfigDict(dict(names="varied", descriptions="varied", parameters="varied"))
     world.toolset_sizes = "1-12"
     world.extra_asks = extra_asks
     world.worded_asks = worded_asks
+    world.decoys = decoys
+    world.distractors = distractors
     world.wording_validation = False
     return world
 
@@ -80,7 +83,8 @@ def varied_companion(config: ConfigDict, seed: int) -> dict[str, list[Record]]:
     from gentool_jax.simulate.simulation import simulate
 
     splits = simulate(companion_world(config.simulate, settings.varied_extra_asks,
-                                      settings.varied_worded_asks), seed)
+                                      settings.varied_worded_asks, settings.varied_decoys,
+                                      settings.varied_distractors), seed)
     return {"train": seeded_sample(splits["train"], settings.varied_records, seed),
             "validation": seeded_sample(splits["validation"], settings.validation_records, seed)}
 

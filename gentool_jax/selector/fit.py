@@ -43,6 +43,8 @@ class SelectorSettings:
     varied_records: int  # records of the varied-writing companion world also fitted on
     varied_extra_asks: int  # that world's simulate.extra_asks
     varied_worded_asks: int  # that world's simulate.worded_asks
+    varied_decoys: int  # that world's simulate.decoys
+    varied_distractors: str  # that world's simulate.distractors
 
 
 @dataclasses.dataclass

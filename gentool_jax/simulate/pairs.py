@@ -15,6 +15,7 @@ import random
 from dataclasses import dataclass, field
 
 from gentool_jax.errors import GentoolError
+from gentool_jax.simulate.decoys import add_decoys
 from gentool_jax.simulate.queries import Query, make_query
 from gentool_jax.simulate.tools import Registries, Tool, build_strong, build_weak
 from gentool_jax.simulate.variety import Writing, writing_of
@@ -39,6 +40,7 @@ class Pair:
     weak: Tool
     queries: list[Query] = field(default_factory=list)
     splits: list[str] = field(default_factory=list)  # scenario label of each query
+    decoys: list[Tool] = field(default_factory=list)  # simulate/decoys.py
 
 
 def _rng(seed: int, key: str) -> random.Random:
@@ -136,6 +138,8 @@ def build_pairs(sim, seed: int) -> list[Pair]:
     writing = writing_of(sim)
     pairs = [_make_pair(i, role, domain, both, registry, writing, seed)
              for i, (role, domain, both) in enumerate(roles)]
+    if sim.get("decoys", 0):
+        add_decoys(pairs, world_of(sim), sim.decoys, registry, writing, seed)
     seen = [pair for pair in pairs if pair.role == SEEN]
     assign_seen_splits(seen, sim, seed)
     for pair in pairs:

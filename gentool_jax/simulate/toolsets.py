@@ -82,8 +82,10 @@ class DistractorPicker:
         allowed = _POOL_ROLES.get(scenario, (SEEN,))
         pair = self.pairs[p]
         caps = set(pair.strong.caps) | set(pair.weak.caps)
-        out = []
+        out: list[Tool] = []
         for i in order:
+            if len(out) >= count:
+                break
             if self.owner[i] == p or self.roles[i] not in allowed:
                 continue
             tool = self.tools[i]
@@ -93,8 +95,6 @@ class DistractorPicker:
                     and self.pairs[self.owner[i]].domain == pair.domain):
                 continue  # its text claims the pair's whole domain
             out.append(tool)
-            if len(out) == count:
-                break
         return out
 
 
@@ -158,10 +158,12 @@ def build_records(pairs: list[Pair], toolset_size: int, seed: int,
             if scenario not in by_scenario:
                 size = random.Random(f"{seed}:size:{pair.id}:{scenario}").choice(sizes) \
                     if sizes else toolset_size
-                by_scenario[scenario] = picker.pick(order, p, scenario, size)
-                if len(by_scenario[scenario]) < size:
-                    raise ValueError(f"only {len(by_scenario[scenario])} distractors for "
+                decoys = pair.decoys[:size]
+                picked = picker.pick(order, p, scenario, size - len(decoys))
+                if len(decoys) + len(picked) < size:
+                    raise ValueError(f"only {len(decoys) + len(picked)} distractors for "
                                      f"{pair.id}, need {size}")
+                by_scenario[scenario] = decoys + picked
             distractors = by_scenario[scenario]
             splits.setdefault(scenario, []).extend(
                 query_records(pair, k, query, scenario, distractors, seed))
