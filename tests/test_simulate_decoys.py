@@ -101,3 +101,23 @@ def test_an_out_of_range_value_is_refused_naming_the_field(value):
     with pytest.raises(GentoolError, match=r"^config\.simulate\.decoys must be an integer "
                                            rf"in 0\.\.{MAX_DECOYS} "):
         check_config(config)
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("varied_decoys", MAX_DECOYS + 1,
+     rf"config\.selector\.varied_decoys must be a number in \[0, {MAX_DECOYS}\]; got 4"),
+    ("varied_distractors", "similar", r"config\.selector\.varied_distractors must be one of "
+                                      r"capability, visible; got 'similar'"),
+])
+def test_the_companion_s_decoys_and_rule_are_checked_naming_the_field(field, value, message):
+    config = _smoke(0)
+    config.selector[field] = value
+    with pytest.raises(GentoolError, match=message):
+        check_config(config)
+
+
+def test_the_simulated_world_s_distractor_rule_is_checked_naming_the_field():
+    config = _smoke(0)
+    config.simulate.distractors = "similar"
+    with pytest.raises(GentoolError, match=r"^config\.simulate\.distractors must be one of "):
+        check_config(config)
