@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import dataclasses
 import random
+from typing import Protocol
 
-from gentool_jax.simulate.tools import Registries, build_strong
+from gentool_jax.simulate.tools import Registries, Tool, build_strong
 from gentool_jax.simulate.variety import Writing
 from gentool_jax.simulate.vocabulary import VERBS, WRITE_VERBS
 from gentool_jax.simulate.world import Capability, Domain
@@ -32,6 +33,16 @@ _DECOY_RETURNS = {"export": ("file_url", "string"), "share": ("share_link", "str
                   "delete": ("deleted", "boolean"), "archive": ("archived", "boolean"),
                   "update": ("updated", "boolean"), "report": ("ticket_id", "string"),
                   "cancel": ("cancelled", "boolean"), "list": ("items", "array")}
+
+
+class Pair(Protocol):
+    """What decoys read and write of a pair (`pairs.Pair`, which builds them through this
+    module, so the type is declared here)."""
+
+    id: str
+    domain: str
+    strong: Tool
+    decoys: list[Tool]
 
 
 def _banned_verbs(world: tuple[Domain, ...]) -> dict[str, set[str]]:
@@ -49,7 +60,7 @@ def decoy_capability(cap: Capability, verb: str) -> Capability:
                                verb=verb, returns=(_DECOY_RETURNS[verb],), asks=())
 
 
-def add_decoys(pairs: list, world: tuple[Domain, ...], count: int, registry: Registries,
+def add_decoys(pairs: list[Pair], world: tuple[Domain, ...], count: int, registry: Registries,
                writing: Writing, seed: int) -> None:
     """Give each pair `count` decoys (`pair.decoys`), each on a different capability of its
     strong tool where it has enough, with its own rng so the rest of the world is unchanged."""

@@ -28,7 +28,7 @@ _COARSE_PARAM = {"city": "location", "origin": "start", "destination": "end", "d
 class Tool:
     name: str
     description: str
-    kind: str  # strong | generic | subset | coarse
+    kind: str  # strong | generic | subset | coarse | decoy (simulate/decoys.py)
     domain: str
     caps: tuple[str, ...]  # capability ids this tool serves
     arg_names: dict[str, str]  # slot kind -> parameter name ({} for generic: free text)
