@@ -94,30 +94,21 @@ def test_held_out_pairs_decoys_never_reach_training(worlds):
             assert pair.decoys[0].name not in trained, pair.id
 
 
-@pytest.mark.parametrize("value", [MAX_DECOYS + 1, -1, True])
-def test_an_out_of_range_value_is_refused_naming_the_field(value):
-    config = _smoke(0)
-    config.simulate.decoys = value
-    with pytest.raises(GentoolError, match=r"^config\.simulate\.decoys must be an integer "
-                                           rf"in 0\.\.{MAX_DECOYS} "):
-        check_config(config)
-
-
-@pytest.mark.parametrize("field, value, message", [
-    ("varied_decoys", MAX_DECOYS + 1,
+_REFUSED = [("simulate", "decoys", value,
+             rf"^config\.simulate\.decoys must be an integer in 0\.\.{MAX_DECOYS} ")
+            for value in (MAX_DECOYS + 1, -1, True)] + [
+    ("simulate", "distractors", "similar", r"^config\.simulate\.distractors must be one of "),
+    ("selector", "varied_decoys", MAX_DECOYS + 1,
      rf"config\.selector\.varied_decoys must be a number in \[0, {MAX_DECOYS}\]; got 4"),
-    ("varied_distractors", "similar", r"config\.selector\.varied_distractors must be one of "
-                                      r"capability, visible; got 'similar'"),
-])
-def test_the_companion_s_decoys_and_rule_are_checked_naming_the_field(field, value, message):
+    ("selector", "varied_distractors", "similar",
+     r"config\.selector\.varied_distractors must be one of capability, visible; got 'similar'"),
+]
+
+
+@pytest.mark.parametrize("section, field, value, message", _REFUSED)
+def test_a_bad_decoy_or_distractor_setting_is_refused_naming_the_field(section, field, value,
+                                                                        message):
     config = _smoke(0)
-    config.selector[field] = value
+    config[section][field] = value
     with pytest.raises(GentoolError, match=message):
-        check_config(config)
-
-
-def test_the_simulated_world_s_distractor_rule_is_checked_naming_the_field():
-    config = _smoke(0)
-    config.simulate.distractors = "similar"
-    with pytest.raises(GentoolError, match=r"^config\.simulate\.distractors must be one of "):
         check_config(config)
