@@ -101,9 +101,8 @@ def companion_sets(config, recipe: str, seed: int, tests: bool) -> dict[str, lis
     companion = varied_companion(config, seed)
     sets = {"train": companion["train"], "varied_validation": companion["validation"]}
     if tests:
-        splits = simulate(companion_world(config.simulate, selector.varied_extra_asks,
-                                          selector.varied_worded_asks, selector.varied_decoys,
-                                          selector.varied_distractors), seed)
+        world = companion_world(config.simulate, section_view(SelectorSettings, selector))
+        splits = simulate(world, seed)
         size = int(config.selector.validation_records)
         sets |= {f"varied_{scenario}": seeded_sample(splits[scenario], size, seed)
                  for scenario in SCENARIOS}

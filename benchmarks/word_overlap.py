@@ -13,6 +13,7 @@ ignore it; this shows whether a data recipe looks like the real toolsets it is m
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -45,13 +46,16 @@ def overlap_row(records: list) -> dict[str, float]:
 
 
 def simulated(config_path: str, recipe: str) -> list:
+    from gentool_jax.config_view import section_view
     from gentool_jax.selector.command import companion_world
+    from gentool_jax.selector.fit import SelectorSettings
     from gentool_jax.simulate.simulation import simulate
 
     extra, worded = (int(part) for part in recipe.split(","))
-    selector = _load_config_file(config_path).selector
-    world = companion_world(_load_config_file(config_path).simulate, extra, worded,
-                            selector.varied_decoys, selector.varied_distractors)
+    config = _load_config_file(config_path)
+    settings = dataclasses.replace(section_view(SelectorSettings, config.selector),
+                                   varied_extra_asks=extra, varied_worded_asks=worded)
+    world = companion_world(config.simulate, settings)
     return simulate(world, 0)["train"]
 
 

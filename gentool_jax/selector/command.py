@@ -54,17 +54,16 @@ def seeded_sample(records: Sequence[Record], limit: int, seed: int) -> list[Reco
     return [records[i] for i in random.Random(seed).sample(range(len(records)), limit)]
 
 
-def companion_world(simulate: ConfigDict, extra_asks: int, worded_asks: int, decoys: int,
-                    distractors: str) -> ConfigDict:
+def companion_world(simulate: ConfigDict, settings: SelectorSettings) -> ConfigDict:
     """The companion's `config.simulate`: the run's world in varied writing, toolsets of 1-12,
-    the given asks, decoys a pair and distractor rule."""
+    and the asks, decoys and distractor rule of `settings.varied_*`."""
     world = ConfigDict(simulate.to_dict())
     world.writing = ConfigDict(dict(names="varied", descriptions="varied", parameters="varied"))
     world.toolset_sizes = "1-12"
-    world.extra_asks = extra_asks
-    world.worded_asks = worded_asks
-    world.decoys = decoys
-    world.distractors = distractors
+    world.extra_asks = settings.varied_extra_asks
+    world.worded_asks = settings.varied_worded_asks
+    world.decoys = settings.varied_decoys
+    world.distractors = settings.varied_distractors
     world.wording_validation = False
     return world
 
@@ -82,9 +81,7 @@ def varied_companion(config: ConfigDict, seed: int) -> dict[str, list[Record]]:
         return {"train": [], "validation": []}
     from gentool_jax.simulate.simulation import simulate
 
-    splits = simulate(companion_world(config.simulate, settings.varied_extra_asks,
-                                      settings.varied_worded_asks, settings.varied_decoys,
-                                      settings.varied_distractors), seed)
+    splits = simulate(companion_world(config.simulate, settings), seed)
     return {"train": seeded_sample(splits["train"], settings.varied_records, seed),
             "validation": seeded_sample(splits["validation"], settings.validation_records, seed)}
 
