@@ -19,6 +19,8 @@ here sees an evaluated record before scoring it.
 Levers: `depth` (the blocks read before pooling: 0 = all of them, 16 = the middle of the
 default model), `lexical` (`selector.lexical`: fitted weights on each tool's standardised
 BM25, on that times the toolset's best BM25, and on the best BM25 for abstaining),
+`alignment` (`selector.alignment`, with `lexical` on: fitted weights on each tool's token
+alignment with the query, standardised over its toolset, and on the best for abstaining),
 `companion` (the varied-writing companion world's training records added to the fit, in
 each recipe of `--companions EXTRA,WORDED[,DECOYS[,RULE]] ...`: the companion's
 `selector.varied_extra_asks`, `selector.varied_worded_asks`, `selector.varied_decoys` and
@@ -28,9 +30,11 @@ own companion's validation sample.
 (`varied_<scenario>`: new tools, new domains and held-out asks in the companion's writing).
 `--fit steps=3000` changes a fit setting for every row; `--companion-only` fits the companion
 rows on the companion's records without the run's own.
-Each row is the mean over `--seeds` fits (fit seeds 0, 1, ...: inits and batch draws; the
-product fits with the config's seed, 0).
-Encoding dominates the time (≈ 10 minutes a depth on 2 cores); `--cache` keeps the vectors.
+Each row is the mean over `--seeds` heads, each an ensemble of `selector.fits` fits as the
+product's is (head k fits seeds k·fits, k·fits + 1, ...: inits and batch draws; the product
+fits from the config's seed, 0); `--fit fits=1` scores single fits.
+Encoding dominates the time (≈ 10 minutes a depth on 2 cores); `--cache` keeps the pooled
+and token states (about 1 GB a depth for the default sets).
 """
 
 from __future__ import annotations
@@ -57,17 +61,21 @@ from gentool_jax.selector.command import (  # noqa: E402
     seeded_sample,
     varied_companion,
 )
-from gentool_jax.selector.encode import pooled_states  # noqa: E402
+from gentool_jax.selector.encode import TextStates, encode_texts  # noqa: E402
 from gentool_jax.selector.fit import (  # noqa: E402
     SelectorSettings,
     candidates,
     choose,
-    fit_head,
+    fit_ensemble,
     held_out_loss,
     selection_metrics,
     texts_of,
+    training_standardisation,
 )
 from gentool_jax.simulate.simulation import simulate, split_file  # noqa: E402
+
+# (selector.lexical, selector.alignment) of the rows fitted for each depth and companion.
+LEVER_ROWS = ((False, False), (True, False), (True, True))
 
 
 def record_sets(config, dev: Path, seed: int) -> dict[str, list]:
@@ -109,22 +117,25 @@ def companion_sets(config, recipe: str, seed: int, tests: bool) -> dict[str, lis
     return sets
 
 
-def vectors_at(depth: int, config, checkpoint: str, texts: set[str], cache: Path | None):
-    """Text -> vector at `depth`, encoding only what the cache (text -> vector) lacks."""
-    path = cache / f"vectors_depth{depth}.pkl" if cache else None
-    vectors = pickle.loads(path.read_bytes()) if path and path.is_file() else {}
-    missing = texts - set(vectors)
+def states_at(depth: int, config, checkpoint: str, texts: set[str], cache: Path | None
+              ) -> TextStates:
+    """Each text's pooled and token states at `depth`, encoding only what the cache lacks."""
+    path = cache / f"states_depth{depth}.pkl" if cache else None
+    states = pickle.loads(path.read_bytes()) if path and path.is_file() else TextStates({}, {})
+    missing = texts - set(states.tokens)
     if not missing:
-        return vectors
+        return states
     from gentool_jax.train.inference import load_for_inference
 
     model, tokenizer = load_for_inference(config, checkpoint)
-    vectors.update(pooled_states(model, tokenizer, missing, depth=depth,
-                                 batch_size=int(config.selector.encode_batch)))
+    fresh = encode_texts(model, tokenizer, missing, depth=depth,
+                         batch_size=int(config.selector.encode_batch))
+    states.pooled.update(fresh.pooled)
+    states.tokens.update(fresh.tokens)
     if path:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(pickle.dumps(vectors))
-    return vectors
+        path.write_bytes(pickle.dumps(states))
+    return states
 
 
 def main() -> None:
@@ -168,25 +179,29 @@ def main() -> None:
     metrics = ("tsa", "tool_needing", "none", "abstention_f1", "loss")
     print(f"{'split':>36} " + " ".join(f"{key:>13}" for key in metrics))
     for depth in args.depths:
-        vectors = vectors_at(depth, config, args.checkpoint, texts, args.cache)
-        arrays = {name: candidates(records, vectors) for name, records in sets.items()}
+        states = states_at(depth, config, args.checkpoint, texts, args.cache)
         # Rows without a companion are scored on the first recipe's companion records.
         for recipe in [None, *recipes]:
             split = companions[recipe or recipes[0]]
-            for name in ("varied_validation", *companion_tests):
-                arrays[name] = candidates(split[name], vectors)
             own = [] if args.companion_only else sets["train"]
-            train = candidates(own + split["train"], vectors) if recipe else arrays["train"]
-            for lexical in (False, True):
-                lever = dataclasses.replace(settings, lexical=lexical)
+            train_records = own + split["train"] if recipe else sets["train"]
+            standardised = training_standardisation(train_records, states)
+            arrays = {name: candidates(records, states, standardised)
+                      for name, records in sets.items() if name != "train"}
+            for name in ("varied_validation", *companion_tests):
+                arrays[name] = candidates(split[name], states, standardised)
+            train = candidates(train_records, states, standardised)
+            for lexical, alignment in LEVER_ROWS:
+                lever = dataclasses.replace(settings, lexical=lexical, alignment=alignment)
                 rows = {name: [] for name in scored}
                 for fit_seed in range(args.seeds):
-                    head = fit_head(train, lever, fit_seed)
+                    head = fit_ensemble(train, lever, fit_seed * lever.fits, standardised)
                     for name in scored:
                         rows[name].append({**selection_metrics(choose(head, arrays[name]),
                                                                arrays[name]),
                                            "loss": held_out_loss(head, arrays[name])})
-                print(f"depth {depth}, lexical {lexical}, companion {recipe or 'none'}:")
+                print(f"depth {depth}, lexical {lexical}, alignment {alignment}, "
+                      f"companion {recipe or 'none'}:")
                 for name in scored:
                     print(f"{name:>36} " + " ".join(
                         f"{np.mean([m[key] for m in rows[name]]):>13.3f}" for key in metrics))

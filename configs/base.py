@@ -252,6 +252,13 @@ def _selector() -> ConfigDict:
     # the toolset's best overlap. On: with the companion's worded asks it raised the mean TSA
     # of the two simulated validation splits the head is scored on (docs/results.md).
     selector.lexical = True
+    # Fit weights on each tool's token alignment with the query (selector/alignment.py) and,
+    # for generate_response, on the toolset's best alignment. On: chosen on the two simulated
+    # validation splits (docs/results.md, "Token alignment").
+    selector.alignment = True
+    # Heads fitted from consecutive seeds, their logits averaged: six lowered the loss on both
+    # simulated validation splits against one (docs/results.md, "Token alignment").
+    selector.fits = 6
     # Training records of a companion world in varied writing, fitted on beside `records`
     # (0 = none), and its asks: extra hand-written asks and asks in the tool's own words a
     # capability (simulate.extra_asks / simulate.worded_asks of that world). The recipe was

@@ -2,6 +2,7 @@
 no offered tool serves, scores by hand-checked rules, saves and loads whole, refuses a
 checkpoint it was not fitted on, and drives evaluation's replies end to end (tiny model)."""
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -13,16 +14,19 @@ import pytest
 from gentool_jax.baselines.lexical import tool_scores
 from gentool_jax.errors import GentoolError
 from gentool_jax.records import DEFAULT_TOOL
+from gentool_jax.selector.encode import TextStates
 from gentool_jax.selector.fit import (
     Candidates,
     SelectorSettings,
     candidates,
     choose,
+    fit_ensemble,
     fit_head,
     held_out_loss,
     selection_metrics,
     toolset_overlap,
 )
+from gentool_jax.selector.head import standardisation
 from gentool_jax.selector.store import load_head, save_head
 from tests.conftest import REPO_ROOT
 
@@ -30,7 +34,14 @@ SETTINGS = SelectorSettings(enabled=True, records=0, rank=8, steps=400, batch_si
                             lr=3e-2, weight_decay=0.0, encode_batch=8, validation_records=0,
                             depth=0, varied_records=0, varied_extra_asks=0,
                             varied_worded_asks=0, varied_decoys=0,
-                            varied_distractors="visible", lexical=True)
+                            varied_distractors="visible", lexical=True, alignment=True, fits=1)
+
+
+def fit(world: Candidates, settings: SelectorSettings = SETTINGS) -> dict:
+    """`fit_head` with seed 0, standardised over the world's own vectors as the product's
+    training records are (`training_standardisation`)."""
+    return fit_head(world, settings, 0, standardisation(
+        np.concatenate([world.queries, world.tools[world.offered]])))
 
 
 def rotated_world(n: int, seed: int, hidden: int = 8, tools: int = 5) -> Candidates:
@@ -46,14 +57,15 @@ def rotated_world(n: int, seed: int, hidden: int = 8, tools: int = 5) -> Candida
     queries = (target @ rotation.T + 0.05 * rng.normal(size=(n, hidden))).astype(np.float32)
     return Candidates(queries, offered_vectors, np.ones((n, tools), bool),
                       np.zeros((n, tools), np.float32), np.zeros(n, np.float32),
+                      np.zeros((n, tools), np.float32), np.zeros(n, np.float32),
                       np.where(none, tools, gold).astype(np.int32))
 
 
 def test_the_head_learns_a_relation_the_cosine_cannot_see_and_abstains():
     train, held_out = rotated_world(2000, seed=1), rotated_world(400, seed=2)
-    untrained = {**fit_head(train, SettingsWith(steps=0), seed=0)}
+    untrained = {**fit(train, SettingsWith(steps=0))}
     before = selection_metrics(choose(untrained, held_out), held_out)
-    head = fit_head(train, SETTINGS, seed=0)
+    head = fit(train)
     after = selection_metrics(choose(head, held_out), held_out)
     assert before["tool_needing"] < 0.35  # the untrained head: about chance among five
     # Measured 0.83 / 0.61 / 0.61; the noise and the random none targets cap it below 1.
@@ -70,19 +82,21 @@ def noise_queries_world(n: int, seed: int) -> tuple[Candidates, np.ndarray, np.r
     return world, rng.normal(size=world.offered.shape).astype(np.float32), rng
 
 
-def test_the_fit_learns_to_trust_word_overlap_where_it_names_the_tool():
-    # Vectors are noise; the gold tool is the one with the highest standardised overlap on
-    # 80% of records (a realistic, imperfect signal).
-    world, overlap, rng = noise_queries_world(1000, seed=4)
+@pytest.mark.parametrize("feature, switch", [("lexical", "lexical"),
+                                             ("alignment", "alignment")])
+def test_the_fit_learns_to_trust_a_match_feature_where_it_names_the_tool(feature, switch):
+    # Vectors are noise; the gold tool is the one with the highest standardised word overlap
+    # (or token alignment) on 80% of records (a realistic, imperfect signal).
+    world, signal, rng = noise_queries_world(1000, seed=4)
     tools = world.offered.shape[1]
     needing = np.flatnonzero(world.gold < tools)
     honest = needing[rng.random(len(needing)) < 0.8]
-    overlap[honest, world.gold[honest]] = overlap[honest].max(-1) + 1.0
-    world.lexical = overlap
-    assert float(fit_head(world, SettingsWith(lexical=False), seed=0)["lexical"]) == 0.0
-    head = fit_head(world, SETTINGS, seed=0)
+    signal[honest, world.gold[honest]] = signal[honest].max(-1) + 1.0
+    setattr(world, feature, signal)
+    assert float(fit(world, SettingsWith(**{switch: False}))[feature]) == 0.0
+    head = fit(world)
     picks = choose(head, world)
-    assert float(head["lexical"]) > 1.0, head["lexical"]
+    assert float(head[feature]) > 1.0, head[feature]
     # Measured 0.67 (chance 0.2; the query-only refusal column, fitted on noise, takes some).
     assert (picks[needing] == world.gold[needing]).mean() > 0.6
 
@@ -99,9 +113,9 @@ def test_the_fit_trusts_word_overlap_more_where_the_toolset_shares_the_query_s_w
     overlap[named, world.gold[named]] = overlap[named].max(-1) + 1.0
     world.lexical = overlap
     world.best_overlap = np.where(worded, 2.0, 0.2).astype(np.float32)
-    off = fit_head(world, SettingsWith(lexical=False), seed=0)
+    off = fit(world, SettingsWith(lexical=False))
     assert float(off["lexical_gain"]) == 0.0
-    head = fit_head(world, SETTINGS, seed=0)
+    head = fit(world)
     assert float(head["lexical_gain"]) > 1.0, (head["lexical_gain"], head["lexical"])
     picks = choose(head, world)
     # Measured 0.89 on the worded records (chance 0.2; the query-only refusal column, fitted
@@ -114,31 +128,34 @@ def test_held_out_loss_is_the_gold_column_s_cross_entropy():
     # column is 0 (the cosine of a zero vector included), so each of the five tools and
     # generate_response scores 0 and the cross-entropy is log(6) whatever the weights.
     world = rotated_world(200, seed=10)
-    head = fit_head(world, SETTINGS, seed=0)
+    head = fit(world)
     mean = np.asarray(head["mean"], np.float32)
-    blank = Candidates(np.broadcast_to(mean, world.queries.shape),
-                       np.broadcast_to(mean, world.tools.shape), world.offered, world.lexical,
-                       world.best_overlap, world.gold)
+    blank = dataclasses.replace(world, queries=np.broadcast_to(mean, world.queries.shape),
+                                tools=np.broadcast_to(mean, world.tools.shape))
     assert held_out_loss({**head, "abstain_bias": np.float32(0.0)}, blank) == pytest.approx(
         np.log(6), abs=1e-3)
     assert held_out_loss(head, world) < 0.7 * np.log(6)
 
 
-def test_the_fit_learns_to_abstain_where_no_tool_matches_the_query_s_words():
-    # Vectors are noise; records that need a tool have a best overlap around 2, the others
-    # around 0.5, so only the best overlap tells when to answer generate_response.
+@pytest.mark.parametrize("feature, weight, low, high", [
+    ("best_overlap", "lexical_refusal", 0.5, 2.0),
+    ("best_alignment", "alignment_refusal", 0.2, 0.5)])
+def test_the_fit_learns_to_abstain_where_no_tool_matches_the_query(feature, weight, low, high):
+    # Vectors are noise; records that need a tool have a high best overlap (or alignment),
+    # the others a low one, so only that feature tells when to answer generate_response.
     world = rotated_world(1000, seed=6)
     rng = np.random.default_rng(7)
     n, tools = world.offered.shape
     world.queries = rng.normal(size=world.queries.shape).astype(np.float32)
     none = world.gold == tools
-    world.best_overlap = np.where(none, 0.5, 2.0).astype(np.float32) + rng.normal(
-        scale=0.3, size=n).astype(np.float32)
-    off = fit_head(world, SettingsWith(lexical=False), seed=0)
-    assert float(off["lexical_refusal"]) == 0.0
-    head = fit_head(world, SETTINGS, seed=0)
-    assert float(head["lexical_refusal"]) > 1.0, head["lexical_refusal"]
-    # Measured: abstention F1 0.40 with the option off (the query alone is noise), 0.96 on.
+    setattr(world, feature, np.where(none, low, high).astype(np.float32) + rng.normal(
+        scale=0.2 * (high - low), size=n).astype(np.float32))
+    off = fit(world, SettingsWith(lexical=False, alignment=False))
+    assert float(off[weight]) == 0.0
+    head = fit(world)
+    assert float(head[weight]) > 0.5, head[weight]
+    # Measured (best_overlap): abstention F1 0.40 with the option off (the query alone is
+    # noise), 0.96 on.
     assert selection_metrics(choose(off, world), world)["abstention_f1"] < 0.6
     assert selection_metrics(choose(head, world), world)["abstention_f1"] > 0.9
 
@@ -159,15 +176,14 @@ def test_toolset_overlap_is_standardised_within_the_toolset():
 
 
 def SettingsWith(**changes) -> SelectorSettings:  # noqa: N802 (reads as a constructor)
-    import dataclasses
-
     return dataclasses.replace(SETTINGS, **changes)
 
 
 def test_selection_metrics_match_a_hand_count():
     # Columns 0-2 are tools, 3 is generate_response. Gold: 0, 3, 1, 3; picks: 0, 3, 3, 2.
     arrays = Candidates(np.zeros((4, 1)), np.zeros((4, 3, 1)), np.ones((4, 3), bool),
-                        np.zeros((4, 3)), np.zeros(4), np.array([0, 3, 1, 3]))
+                        np.zeros((4, 3)), np.zeros(4), np.zeros((4, 3)), np.zeros(4),
+                        np.array([0, 3, 1, 3]))
     metrics = selection_metrics(np.array([0, 3, 3, 2]), arrays)
     # tool-needing: 1 of 2; none: 1 of 2; TSA 2 of 4; abstention P = 1/2, R = 1/2, F1 = 1/2.
     assert metrics == {"n": 4, "tool_needing": 0.5, "none": 0.5, "tsa": 0.5,
@@ -184,16 +200,38 @@ def test_candidates_pad_ragged_toolsets_and_mark_abstention():
                                   {"name": "c", "description": "C"}],
          "call": {"name": DEFAULT_TOOL, "arguments": {}}},
     ]
-    arrays = candidates(records, vectors)
+    arrays = candidates(records, TextStates(vectors, {}), (np.zeros(2, np.float32), 1.0))
     assert arrays.offered.tolist() == [[True, False], [True, True]]
     assert arrays.gold.tolist() == [0, 2]  # 2 = the abstain column of a width-2 batch
     assert arrays.tools[1, 1].tolist() == [4.0, 4.0]
     assert arrays.lexical.tolist() == [[0.0, 0.0], [0.0, 0.0]]  # one tool; no overlap at all
     assert arrays.best_overlap.tolist() == [0.0, 0.0]
+    assert arrays.alignment.tolist() == [[0.0, 0.0], [0.0, 0.0]]  # no token states kept
+
+
+def test_an_ensemble_scores_the_mean_of_its_members_logits(tmp_path):
+    from gentool_jax.selector.fit import _logits
+
+    world = rotated_world(300, seed=12)
+    standardised = standardisation(np.concatenate([world.queries, world.tools[world.offered]]))
+    settings = SettingsWith(steps=30, fits=3)
+    ensemble = fit_ensemble(world, settings, 5, standardised)
+    assert ensemble["u"].shape == (3, *fit(world)["u"].shape)
+    assert ensemble["mean"].shape == world.queries.shape[1:]  # shared, not stacked
+    members = [fit_head(world, settings, seed, standardised) for seed in (5, 6, 7)]
+    expected = np.mean([np.asarray(_logits(member, world)) for member in members], axis=0)
+    np.testing.assert_allclose(np.asarray(_logits(ensemble, world)), expected, rtol=1e-5,
+                               atol=1e-5)
+    assert not np.allclose(np.asarray(_logits(members[0], world)), expected, atol=1e-3)
+    save_head(tmp_path, ensemble, {})
+    loaded, _ = load_head(tmp_path)
+    assert np.array_equal(choose(loaded, world), choose(ensemble, world))
+    with pytest.raises(GentoolError, match="selector.fits must be at least 1"):
+        fit_ensemble(world, SettingsWith(fits=0), 0, standardised)
 
 
 def test_a_saved_head_loads_whole_and_a_broken_one_is_named(tmp_path):
-    head = fit_head(rotated_world(50, seed=3), SettingsWith(steps=2), seed=0)
+    head = fit(rotated_world(50, seed=3), SettingsWith(steps=2))
     save_head(tmp_path, head, {"checkpoint": "stage2/4"})
     loaded, info = load_head(tmp_path)
     assert info == {"checkpoint": "stage2/4"}
@@ -274,7 +312,7 @@ def test_fit_resume_evaluate_and_a_foreign_checkpoint_refused(tmp_path):
 def test_depth_reads_the_first_blocks_and_the_encoder_passes_it_on(tiny_model_dir):
     from gentool_jax.model.loading import load_model
     from gentool_jax.model.registry import load_tokenizer
-    from gentool_jax.selector.encode import pooled_states
+    from gentool_jax.selector.encode import encode_texts
 
     model, tokenizer = load_model(tiny_model_dir), load_tokenizer(tiny_model_dir)
     blocks = len(model.layers)
@@ -290,6 +328,6 @@ def test_depth_reads_the_first_blocks_and_the_encoder_passes_it_on(tiny_model_di
     assert not np.allclose(np.asarray(one), np.asarray(full), atol=1e-3)
     model.layers = load_model(tiny_model_dir).layers
     texts = ["weather in Oslo", "a longer text about stock prices"]
-    shallow = pooled_states(model, tokenizer, texts, depth=1, batch_size=2)
-    deep = pooled_states(model, tokenizer, texts, depth=0, batch_size=2)
+    shallow = encode_texts(model, tokenizer, texts, depth=1, batch_size=2).pooled
+    deep = encode_texts(model, tokenizer, texts, depth=0, batch_size=2).pooled
     assert not np.allclose(shallow[texts[0]], deep[texts[0]], atol=1e-3)

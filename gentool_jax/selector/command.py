@@ -32,10 +32,11 @@ from gentool_jax.selector.fit import (
     SelectorSettings,
     candidates,
     choose,
-    fit_head,
+    fit_ensemble,
     held_out_loss,
     selection_metrics,
     texts_of,
+    training_standardisation,
 )
 from gentool_jax.selector.store import read_info, save_head
 from gentool_jax.selector.use import checkpoint_id, selector_dir
@@ -88,7 +89,7 @@ def varied_companion(config: ConfigDict, seed: int) -> dict[str, list[Record]]:
 
 def fit_selector_command(config: ConfigDict, options: dict[str, str]) -> int:
     from gentool_jax.data.sources import load_training_records
-    from gentool_jax.selector.encode import pooled_states
+    from gentool_jax.selector.encode import encode_texts
     from gentool_jax.train.checkpoint import data_fingerprint
     from gentool_jax.train.command import default_data_path
     from gentool_jax.train.inference import load_for_inference
@@ -126,11 +127,12 @@ def fit_selector_command(config: ConfigDict, options: dict[str, str]) -> int:
     model, tokenizer = load_for_inference(config, checkpoint)
     texts = texts_of(train).union(*(texts_of(records) for records in scored.values()))
     print(f"fit-selector: {bound}, {len(train)} training records, {len(texts)} texts to encode")
-    vectors = pooled_states(model, tokenizer, texts, batch_size=settings.encode_batch,
-                            depth=settings.depth)
-    arrays = {"train": candidates(train, vectors)} | {
-        split: candidates(records, vectors) for split, records in scored.items()}
-    head = fit_head(arrays["train"], settings, run.seed)
+    states = encode_texts(model, tokenizer, texts, batch_size=settings.encode_batch,
+                          depth=settings.depth, keep_tokens=settings.alignment)
+    standardised = training_standardisation(train, states)
+    arrays = {"train": candidates(train, states, standardised)} | {
+        split: candidates(records, states, standardised) for split, records in scored.items()}
+    head = fit_ensemble(arrays["train"], settings, run.seed, standardised)
     measured: dict[str, Any] = {
         split: {**selection_metrics(choose(head, split_arrays), split_arrays),
                 "loss": held_out_loss(head, split_arrays)}

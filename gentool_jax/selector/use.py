@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from ml_collections import ConfigDict
 
 from gentool_jax.config_view import RunSettings, section_view
@@ -75,13 +76,16 @@ def head_for(config: ConfigDict, checkpoint: str) -> dict[str, Any] | None:
 def pick_names(head: dict[str, Any], model: Any, tokenizer: Any, records: list[Record],
                batch_size: int = 32) -> list[str]:
     """The head's choice per record: an offered tool's name or `generate_response`."""
-    from gentool_jax.selector.encode import pooled_states
+    from gentool_jax.selector.encode import encode_texts
     from gentool_jax.selector.fit import candidates, choose, texts_of
 
     if not records:
         return []
-    vectors = pooled_states(model, tokenizer, texts_of(records), batch_size=batch_size,
-                            depth=int(head["depth"]))
-    picks = choose(head, candidates(records, vectors, with_gold=False))
+    states = encode_texts(model, tokenizer, texts_of(records), batch_size=batch_size,
+                          depth=int(head["depth"]),
+                          keep_tokens=bool(np.any(head["alignment"])
+                                           or np.any(head["alignment_refusal"])))
+    picks = choose(head, candidates(records, states, (head["mean"], float(head["scale"])),
+                                    with_gold=False))
     return [record["tools"][pick]["name"] if pick < len(record["tools"]) else DEFAULT_TOOL
             for record, pick in zip(records, picks)]
