@@ -57,7 +57,7 @@ def rotated_world(n: int, seed: int, hidden: int = 8, tools: int = 5) -> Candida
     queries = (target @ rotation.T + 0.05 * rng.normal(size=(n, hidden))).astype(np.float32)
     return Candidates(queries, offered_vectors, np.ones((n, tools), bool),
                       np.zeros((n, tools), np.float32), np.zeros(n, np.float32),
-                      np.zeros((n, tools), np.float32), np.zeros(n, np.float32),
+                      np.zeros((n, tools), np.float32),
                       np.where(none, tools, gold).astype(np.int32))
 
 
@@ -137,25 +137,21 @@ def test_held_out_loss_is_the_gold_column_s_cross_entropy():
     assert held_out_loss(head, world) < 0.7 * np.log(6)
 
 
-@pytest.mark.parametrize("feature, weight, low, high", [
-    ("best_overlap", "lexical_refusal", 0.5, 2.0),
-    ("best_alignment", "alignment_refusal", 0.2, 0.5)])
-def test_the_fit_learns_to_abstain_where_no_tool_matches_the_query(feature, weight, low, high):
-    # Vectors are noise; records that need a tool have a high best overlap (or alignment),
-    # the others a low one, so only that feature tells when to answer generate_response.
+def test_the_fit_learns_to_abstain_where_no_tool_matches_the_query_s_words():
+    # Vectors are noise; records that need a tool have a best overlap around 2, the others
+    # around 0.5, so only the best overlap tells when to answer generate_response.
     world = rotated_world(1000, seed=6)
     rng = np.random.default_rng(7)
     n, tools = world.offered.shape
     world.queries = rng.normal(size=world.queries.shape).astype(np.float32)
     none = world.gold == tools
-    setattr(world, feature, np.where(none, low, high).astype(np.float32) + rng.normal(
-        scale=0.2 * (high - low), size=n).astype(np.float32))
-    off = fit(world, SettingsWith(lexical=False, alignment=False))
-    assert float(off[weight]) == 0.0
+    world.best_overlap = np.where(none, 0.5, 2.0).astype(np.float32) + rng.normal(
+        scale=0.3, size=n).astype(np.float32)
+    off = fit(world, SettingsWith(lexical=False))
+    assert float(off["lexical_refusal"]) == 0.0
     head = fit(world)
-    assert float(head[weight]) > 0.5, head[weight]
-    # Measured (best_overlap): abstention F1 0.40 with the option off (the query alone is
-    # noise), 0.96 on.
+    assert float(head["lexical_refusal"]) > 1.0, head["lexical_refusal"]
+    # Measured: abstention F1 0.40 with the option off (the query alone is noise), 0.96 on.
     assert selection_metrics(choose(off, world), world)["abstention_f1"] < 0.6
     assert selection_metrics(choose(head, world), world)["abstention_f1"] > 0.9
 
@@ -182,7 +178,7 @@ def SettingsWith(**changes) -> SelectorSettings:  # noqa: N802 (reads as a const
 def test_selection_metrics_match_a_hand_count():
     # Columns 0-2 are tools, 3 is generate_response. Gold: 0, 3, 1, 3; picks: 0, 3, 3, 2.
     arrays = Candidates(np.zeros((4, 1)), np.zeros((4, 3, 1)), np.ones((4, 3), bool),
-                        np.zeros((4, 3)), np.zeros(4), np.zeros((4, 3)), np.zeros(4),
+                        np.zeros((4, 3)), np.zeros(4), np.zeros((4, 3)),
                         np.array([0, 3, 1, 3]))
     metrics = selection_metrics(np.array([0, 3, 3, 2]), arrays)
     # tool-needing: 1 of 2; none: 1 of 2; TSA 2 of 4; abstention P = 1/2, R = 1/2, F1 = 1/2.

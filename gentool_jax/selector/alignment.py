@@ -1,13 +1,14 @@
 """How well a query and a tool's text line up word for word in the model's own token states.
 
 Averaging a text's token states into one vector (`selector/encode.py`) blurs which words it
-holds: to a 135M model, "rain tomorrow" and a sunrise tool sit close as two weather texts,
-although the precipitation tool names what is asked. Matching token to token keeps it: each
-query token finds its closest token of the tool's text and each tool token its closest token of
-the query (both ways, as a late-interaction retriever scores), and the two mean best matches
-are averaged. Unlike BM25 it also matches words that differ but mean the same ("rain" and
-"precipitation"). Untrained, it ranked the gold tool first on real toolsets far more often
-than the pooled vectors' cosine (docs/results.md, "Token alignment").
+holds: to a 135M model, "I was charged twice for the same order, please dispute it" sits close
+to a card-freezing tool as another text about a card, although the dispute tool names what is
+asked. Matching token to token keeps it: each query token finds its closest token of the tool's
+text and each tool token its closest token of the query (both ways, as a late-interaction
+retriever scores), and the two mean best matches are averaged. Unlike BM25 it can also match
+different words wherever the model's states place them close. Untrained, it ranked the gold
+tool first on real toolsets far more often than the pooled vectors' cosine (docs/results.md,
+"Token alignment").
 
 Token states are centred and scaled with the head's own standardisation (the mean and scale of
 the training texts' pooled vectors) before the cosines, so the alignment of a text pair does

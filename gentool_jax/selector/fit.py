@@ -56,8 +56,7 @@ class Candidates:
     """Records as arrays: queries `[n, H]`, tools `[n, W, H]` (zero past a record's toolset),
     offered `[n, W]`, lexical `[n, W]` (`toolset_overlap`), best_overlap `[n]` (`log1p` of
     the toolset's best BM25), alignment `[n, W]` (token alignment standardised over the
-    toolset), best_alignment `[n]` (the toolset's best raw alignment) and gold `[n]` (W =
-    `generate_response`, the column `scores` appends)."""
+    toolset) and gold `[n]` (W = `generate_response`, the column `scores` appends)."""
 
     queries: np.ndarray
     tools: np.ndarray
@@ -65,13 +64,12 @@ class Candidates:
     lexical: np.ndarray
     best_overlap: np.ndarray
     alignment: np.ndarray
-    best_alignment: np.ndarray
     gold: np.ndarray
 
     def features(self) -> tuple[np.ndarray, ...]:
         """The arrays `head.scores` reads, in its order."""
         return (self.queries, self.tools, self.offered, self.lexical, self.best_overlap,
-                self.alignment, self.best_alignment)
+                self.alignment)
 
     @property
     def abstain_column(self) -> int:
@@ -120,7 +118,6 @@ def candidates(records: Sequence[Record], states: TextStates,
     lexical = np.zeros((len(records), width), np.float32)
     best_overlap = np.zeros(len(records), np.float32)
     alignment = np.zeros((len(records), width), np.float32)
-    best_alignment = np.zeros(len(records), np.float32)
     gold = np.zeros(len(records), np.int32)
     aligned = (record_alignments(records, states.tokens, *standardised) if states.tokens
                else [np.zeros(len(record["tools"]), np.float32) for record in records])
@@ -128,14 +125,12 @@ def candidates(records: Sequence[Record], states: TextStates,
         names = [tool["name"] for tool in record["tools"]]
         lexical[i, :len(names)], best_overlap[i] = toolset_overlap(record)
         alignment[i, :len(names)] = standardised_over_toolset(raw)
-        best_alignment[i] = raw.max() if len(raw) else 0.0
         for j, tool in enumerate(record["tools"]):
             tools[i, j], offered[i, j] = vectors[tool_text(tool)], True
         if with_gold:
             call = record["call"]["name"]
             gold[i] = width if call == DEFAULT_TOOL else names.index(call)
-    return Candidates(queries, tools, offered, lexical, best_overlap, alignment,
-                      best_alignment, gold)
+    return Candidates(queries, tools, offered, lexical, best_overlap, alignment, gold)
 
 
 def texts_of(records: Sequence[Record]) -> set[str]:
@@ -152,8 +147,7 @@ def fit_head(train: Candidates, settings: SelectorSettings, seed: int,
         train = dataclasses.replace(train, lexical=np.zeros_like(train.lexical),
                                     best_overlap=np.zeros_like(train.best_overlap))
     if not settings.alignment:
-        train = dataclasses.replace(train, alignment=np.zeros_like(train.alignment),
-                                    best_alignment=np.zeros_like(train.best_alignment))
+        train = dataclasses.replace(train, alignment=np.zeros_like(train.alignment))
     head = init_head(train.queries.shape[-1], settings.rank, *standardised, seed,
                      settings.depth)
     optimizer = optax.adamw(settings.lr, weight_decay=settings.weight_decay)

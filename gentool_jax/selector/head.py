@@ -14,9 +14,11 @@ toolset matches the query's words at all (`best_overlap`): the standardised over
 tool matches best, not whether any matches, and raising the tools' scores by their overlap
 would otherwise crowd out "no offered tool serves this", which competes with every tool.
 With `selector.alignment` on, the tool also gets a weight on its token alignment with the query
-(`selector/alignment.py`, standardised over the toolset like the overlap), and
-`generate_response` one on the toolset's best raw alignment: pooled vectors blur which words
-a text holds, token-to-token matching keeps them, synonyms included.
+(`selector/alignment.py`, standardised over the toolset like the overlap): pooled vectors blur
+which words a text holds, token-to-token matching keeps them. It says which tool, not whether
+any: a refusal weight on the toolset's best alignment raised the simulated validation splits
+and cost BFCL's one-function toolsets, which it pushed towards abstaining (docs/results.md,
+"Token alignment").
 Starting at the cosine (U, V small) keeps the base model's own, weak, sense of relatedness as
 the prior the fit corrects. Without it the simulated held-out splits scored better and BFCL's
 one-function toolsets far worse (docs/results.md, "An overlap gain for the head"): on real
@@ -50,7 +52,6 @@ def init_head(hidden: int, rank: int, mean: np.ndarray, scale: float, seed: int,
         "lexical_gain": jnp.zeros(()),
         "lexical_refusal": jnp.zeros(()),
         "alignment": jnp.zeros(()),
-        "alignment_refusal": jnp.zeros(()),
         "mean": jnp.asarray(mean, jnp.float32),
         "scale": jnp.asarray(scale, jnp.float32),
         "depth": np.asarray(depth, np.int32),
@@ -58,18 +59,16 @@ def init_head(hidden: int, rank: int, mean: np.ndarray, scale: float, seed: int,
 
 
 TRAINED = ("u", "v", "abstain", "abstain_bias", "lexical", "lexical_gain", "lexical_refusal",
-           "alignment", "alignment_refusal")
+           "alignment")
 
 
 def scores(head: dict[str, Any], queries: jax.Array, tools: jax.Array, offered: jax.Array,
-           lexical: jax.Array, best_overlap: jax.Array, alignment: jax.Array,
-           best_alignment: jax.Array) -> jax.Array:
+           lexical: jax.Array, best_overlap: jax.Array, alignment: jax.Array) -> jax.Array:
     """`[n, T + 1]` logits: the T tool slots (`-inf` where `offered` is False), then
     `generate_response`. queries `[n, H]`, tools `[n, T, H]`, offered `[n, T]` bool,
     lexical `[n, T]` (each tool's standardised word overlap with the query), best_overlap
     `[n]` (the toolset's best raw overlap, `log1p` of BM25), alignment `[n, T]` (each tool's
-    token alignment with the query, standardised over the toolset), best_alignment `[n]` (the
-    toolset's best raw alignment)."""
+    token alignment with the query, standardised over the toolset)."""
     q = (queries - head["mean"]) / head["scale"]
     t = (tools - head["mean"]) / head["scale"]
     hidden = q.shape[-1]
@@ -79,8 +78,7 @@ def scores(head: dict[str, Any], queries: jax.Array, tools: jax.Array, offered: 
     aligned = head["alignment"] * alignment
     tool_scores = jnp.where(offered, cosine + bilinear + overlap + aligned, -jnp.inf)
     refusal = (q @ head["abstain"] / hidden ** 0.5 + head["abstain_bias"]
-               - head["lexical_refusal"] * best_overlap
-               - head["alignment_refusal"] * best_alignment * COSINE_SCALE)
+               - head["lexical_refusal"] * best_overlap)
     return jnp.concatenate([tool_scores, refusal[:, None]], axis=-1)
 
 

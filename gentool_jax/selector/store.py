@@ -51,7 +51,7 @@ def load_head(directory: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         raise GentoolError(f"{directory / HEAD_FILE}: unreadable ({error}); refit with "
                            "`gentool-jax fit-selector`") from None
     missing = {"u", "v", "abstain", "abstain_bias", "lexical", "lexical_gain", "lexical_refusal",
-               "alignment", "alignment_refusal", "mean", "scale", "depth"} - set(head)
+               "alignment", "mean", "scale", "depth"} - set(head)
     if missing:
         raise GentoolError(f"{directory / HEAD_FILE}: missing arrays {sorted(missing)}; refit "
                            "with `gentool-jax fit-selector`")

@@ -83,8 +83,7 @@ def pick_names(head: dict[str, Any], model: Any, tokenizer: Any, records: list[R
         return []
     states = encode_texts(model, tokenizer, texts_of(records), batch_size=batch_size,
                           depth=int(head["depth"]),
-                          keep_tokens=bool(np.any(head["alignment"])
-                                           or np.any(head["alignment_refusal"])))
+                          keep_tokens=bool(np.any(head["alignment"])))
     picks = choose(head, candidates(records, states, (head["mean"], float(head["scale"])),
                                     with_gold=False))
     return [record["tools"][pick]["name"] if pick < len(record["tools"]) else DEFAULT_TOOL
