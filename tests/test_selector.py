@@ -281,6 +281,10 @@ def test_fit_resume_evaluate_and_a_foreign_checkpoint_refused(tmp_path):
     again = cli("fit-selector", tmp_path)
     assert "already holds the head for stage2/4" in again.stdout
     assert (tmp_path / "selector" / "head.npz").stat().st_mtime_ns == stamp
+    info["trained"] = info["trained"][:-1]  # as saved by code that scored with other terms
+    (tmp_path / "selector" / "selector.json").write_text(json.dumps(info))
+    refit = cli("fit-selector", tmp_path)
+    assert refit.returncode == 0 and "already holds" not in refit.stdout, refit.stdout
 
     evaluated = cli("evaluate", tmp_path, f"--checkpoint={tmp_path / 'stage2'}",
                     "--config.evaluate.baselines=()", "--config.sample.max_new_tokens=40")

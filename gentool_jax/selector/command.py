@@ -38,6 +38,7 @@ from gentool_jax.selector.fit import (
     texts_of,
     training_standardisation,
 )
+from gentool_jax.selector.head import TRAINED
 from gentool_jax.selector.store import read_info, save_head
 from gentool_jax.selector.use import checkpoint_id, selector_dir
 
@@ -105,8 +106,11 @@ def fit_selector_command(config: ConfigDict, options: dict[str, str]) -> int:
     train_path = default_data_path(config)
     if not train_path.exists():
         raise GentoolError(f"{train_path} not found: run `gentool-jax simulate` first")
+    # `trained` names the head's fitted arrays, so a head saved by code that scores with other
+    # terms is refitted rather than reused.
     fitted_on = {"checkpoint": bound, "settings": config.selector.to_dict(),
-                 "train_data": data_fingerprint(train_path), "seed": run.seed}
+                 "train_data": data_fingerprint(train_path), "seed": run.seed,
+                 "trained": list(TRAINED)}
     directory = selector_dir(config)
     saved = read_info(directory)
     if saved is not None and all(saved.get(key) == value for key, value in fitted_on.items()):
